@@ -1,0 +1,26 @@
+/** Engine settings shared by `vigie analyze` and `vigie run`. */
+import { DEFAULT_TIMEOUTS, type FlowTimeouts } from '../flows/flow-table.js';
+import { parseCidr, type Prefix } from '../flows/locality.js';
+import { DEFAULT_REASSEMBLY } from '../flows/tcp-reassembly.js';
+
+export interface EngineConfig {
+  maxFlows: number;
+  maxDevices: number;
+  timeouts: FlowTimeouts;
+  /** Bytes of each TCP direction reassembled for the protocol stage. */
+  streamDepth: number;
+  /** Prefixes that count as LAN beyond the private ranges. */
+  lanPrefixes: Prefix[];
+}
+
+export const DEFAULT_CONFIG: EngineConfig = {
+  maxFlows: 100_000,
+  maxDevices: 200,
+  timeouts: DEFAULT_TIMEOUTS,
+  streamDepth: DEFAULT_REASSEMBLY.depth,
+  lanPrefixes: [],
+};
+
+export function withLanPrefixes(config: EngineConfig, cidrs: string[]): EngineConfig {
+  return { ...config, lanPrefixes: [...config.lanPrefixes, ...cidrs.map(parseCidr)] };
+}

@@ -1,0 +1,156 @@
+/**
+ * The packet path: decode → flow table → TCP reassembly → (protocol stage) and the device
+ * inventory. One Engine serves both a capture file and a live interface: it is a PacketSink.
+ */
+import type { PacketSink } from '../capture/sink.js';
+import { formatAddr, formatIpv4 } from '../decode/address.js';
+import { Decoder } from '../decode/decoder.js';
+import { Decoded, Fragment, Proto } from '../decode/packet.js';
+import { type Device, DeviceTable } from '../devices/device-table.js';
+import { type EndReason, FlowTable } from '../flows/flow-table.js';
+import { isGroupOrUnspecified, Locality } from '../flows/locality.js';
+import { DEFAULT_REASSEMBLY, type StreamConsumer, TcpReassembler } from '../flows/tcp-reassembly.js';
+import { DEFAULT_CONFIG, type EngineConfig } from './config.js';
+import { type FlowRecord, flowRecord } from './flow-record.js';
+
+export const enum Side {
+  Orig = 1,
+  Resp = 2,
+}
+
+export interface EngineHooks {
+  /** Receives reassembled TCP bytes (the protocol stage). */
+  stream?: StreamConsumer;
+  /** Called with each flow as it ends (idle, evicted, or end of input). */
+  flowEnded?: (record: FlowRecord) => void;
+}
+
+const NO_STREAM: StreamConsumer = { data() {}, gap() {} };
+
+export class Engine implements PacketSink {
+  readonly decoder = new Decoder();
+  readonly flows: FlowTable;
+  readonly reassembler: TcpReassembler;
+  readonly devices: DeviceTable;
+  readonly locality: Locality;
+  firstTs = Infinity;
+  lastTs = -Infinity;
+  private nextExpiry = -Infinity;
+
+  constructor(
+    readonly config: EngineConfig = DEFAULT_CONFIG,
+    private readonly hooks: EngineHooks = {},
+  ) {
+    this.flows = new FlowTable({ maxFlows: config.maxFlows, timeouts: config.timeouts, onEnd: (s, r) => this.flowEnd(s, r) });
+    this.reassembler = new TcpReassembler(config.maxFlows, hooks.stream ?? NO_STREAM, { ...DEFAULT_REASSEMBLY, depth: config.streamDepth });
+    this.devices = new DeviceTable(config.maxDevices);
+    this.locality = new Locality(config.lanPrefixes);
+  }
+
+  packet(link: number, buf: Buffer, off: number, caplen: number, wirelen: number, ts: number): void {
+    if (ts < this.firstTs) this.firstTs = ts;
+    if (ts > this.lastTs) this.lastTs = ts;
+    const r = this.decoder.decode(link, buf, off, caplen, wirelen, ts);
+    const pkt = this.decoder.pkt;
+    if (r !== Decoded.Ip) {
+      if (r === Decoded.NonIp && pkt.arpOp !== 0) this.arp(ts);
+      return;
+    }
+    if (pkt.fragment === Fragment.Later) return;
+    let sp = 0;
+    let dp = 0;
+    const proto = pkt.ipProto;
+    if (proto === Proto.Tcp || proto === Proto.Udp) {
+      sp = pkt.srcPort;
+      dp = pkt.dstPort;
+    } else if (proto === Proto.Icmp || proto === Proto.Icmpv6) {
+      const t = pkt.icmpType;
+      // Echo request and reply share a flow through their identifier (RFC 792, RFC 4443 §4).
+      const echo = proto === Proto.Icmp ? t === 8 || t === 0 : t === 128 || t === 129;
+      if (echo && pkt.end - pkt.l4Off >= 6) sp = dp = pkt.buf.readUInt16BE(pkt.l4Off + 4);
+      else {
+        sp = t;
+        dp = pkt.icmpCode;
+      }
+    }
+    const flows = this.flows;
+    const slot = flows.packet(pkt, sp, dp);
+    if (flows.lastNew) this.flowStart(slot, ts);
+    if (proto === Proto.Tcp) {
+      this.reassembler.segment(slot, flows.lastDir, pkt.tcpFlags, pkt.seq, pkt.ack, pkt.buf, pkt.payloadOff, pkt.payloadLen, pkt.payloadMissing);
+    }
+    if (ts >= this.nextExpiry) {
+      flows.expire(ts);
+      this.nextExpiry = ts + 1;
+    }
+  }
+
+  /** Ends every live flow: the input is over. */
+  finish(): void {
+    this.flows.flush('end');
+  }
+
+  private arp(ts: number): void {
+    const pkt = this.decoder.pkt;
+    const ip = pkt.arpSenderIp;
+    // Probes carry sender address 0.0.0.0 (RFC 5227 §2.1.1): no binding in them.
+    if (ip === 0 || !this.locality.isLocal(0, 0, 0xffff, ip) || isGroupOrUnspecified(0, 0, 0xffff, ip)) return;
+    const text = formatIpv4(ip);
+    const d = this.devices.lookup(pkt.arpSenderMac, text, ts);
+    this.devices.bind(d, text, ts, 'arp');
+  }
+
+  private flowStart(slot: number, ts: number): void {
+    const f = this.flows;
+    const k = slot * 4;
+    const A = f.addrA;
+    const B = f.addrB;
+    const aLocal = this.locality.isLocal(A[k], A[k + 1], A[k + 2], A[k + 3]);
+    const bLocal = this.locality.isLocal(B[k], B[k + 1], B[k + 2], B[k + 3]);
+    const origIsA = f.origIsA[slot] === 1;
+    const origLocal = origIsA ? aLocal : bLocal;
+    const respLocal = origIsA ? bLocal : aLocal;
+    f.locality[slot] = (origLocal ? Side.Orig : 0) | (respLocal ? Side.Resp : 0);
+    // The device is the local end that is a host: the originator first, else the responder.
+    const o = f.endpoint(slot, 0).words;
+    const r = f.endpoint(slot, 1).words;
+    let side = 0;
+    if (origLocal && !isGroupOrUnspecified(o[0], o[1], o[2], o[3])) side = Side.Orig;
+    else if (respLocal && !isGroupOrUnspecified(r[0], r[1], r[2], r[3])) side = Side.Resp;
+    else if (origLocal && f.origMac[slot] >= 0) side = Side.Orig; // DHCP from 0.0.0.0: the MAC still names it
+    if (side === 0) return;
+    const d = this.host(side === Side.Orig ? o : r, side === Side.Orig ? f.origMac[slot] : f.respMac[slot], ts);
+    if (!d) return;
+    f.device[slot] = d.id;
+    // Remember which side the device is on: bit 4 set when it is the responder.
+    if (side === Side.Resp) f.locality[slot] |= 4;
+    // A LAN peer answering a LAN device (the router, a NAS, a printer) is in the inventory too.
+    if (side === Side.Orig && respLocal && !isGroupOrUnspecified(r[0], r[1], r[2], r[3])) this.host(r, f.respMac[slot], ts);
+  }
+
+  /** The device at a local address with the given MAC (-1: none on this link). */
+  private host(w: number[], mac: number, ts: number): Device | undefined {
+    const unicast = !isGroupOrUnspecified(w[0], w[1], w[2], w[3]);
+    if (mac < 0 && !unicast) return undefined;
+    const ip = formatAddr(w[0], w[1], w[2], w[3]);
+    const d = this.devices.lookup(mac, ip, ts);
+    if (unicast) this.devices.bind(d, ip, ts, 'flow');
+    return d;
+  }
+
+  private flowEnd(slot: number, reason: EndReason): void {
+    this.reassembler.finish(slot);
+    const f = this.flows;
+    const d = f.device[slot] >= 0 ? this.devices.get(f.device[slot]) : undefined;
+    if (d) {
+      const up = f.locality[slot] & 4 ? 1 : 0;
+      d.flows++;
+      d.packetsUp += f.packets[slot * 2 + up];
+      d.packetsDown += f.packets[slot * 2 + (up ^ 1)];
+      d.bytesUp += f.bytes[slot * 2 + up];
+      d.bytesDown += f.bytes[slot * 2 + (up ^ 1)];
+      if (f.last[slot] > d.lastSeen) d.lastSeen = f.last[slot];
+    }
+    if (this.hooks.flowEnded) this.hooks.flowEnded(flowRecord(f, slot, reason, d));
+  }
+}

@@ -1,0 +1,75 @@
+/** Turns a flow-table slot into the report's flow object (see report/analysis.schema.json). */
+import { formatAddr, formatMac } from '../decode/address.js';
+import { Proto } from '../decode/packet.js';
+import { type Device, deviceKey } from '../devices/device-table.js';
+import { type EndReason, type FlowTable, TCP_STATE_NAMES } from '../flows/flow-table.js';
+import type { Endpoint, FlowRecord } from '../report/types.js';
+
+export type { FlowRecord };
+
+const PROTO_NAMES: Record<number, string> = { [Proto.Tcp]: 'tcp', [Proto.Udp]: 'udp', [Proto.Icmp]: 'icmp', [Proto.Icmpv6]: 'icmpv6' };
+
+export function protoName(p: number): string {
+  return PROTO_NAMES[p] ?? `ip-proto-${p}`;
+}
+
+export function isoTime(ts: number): string {
+  return new Date(ts * 1000).toISOString();
+}
+
+function tcpFlagText(f: number): string {
+  let s = '';
+  if (f & 0x02) s += 'S';
+  if (f & 0x10) s += 'A';
+  if (f & 0x08) s += 'P';
+  if (f & 0x01) s += 'F';
+  if (f & 0x04) s += 'R';
+  return s;
+}
+
+export function flowRecord(f: FlowTable, slot: number, reason: EndReason, device: Device | undefined): FlowRecord {
+  const side = (s: 0 | 1): Endpoint => {
+    const e = f.endpoint(slot, s);
+    const mac = s === 0 ? f.origMac[slot] : f.respMac[slot];
+    const bit = s === 0 ? 1 : 2;
+    return {
+      ip: formatAddr(e.words[0], e.words[1], e.words[2], e.words[3]),
+      port: e.port,
+      mac: mac >= 0 ? formatMac(mac) : null,
+      local: (f.locality[slot] & bit) !== 0,
+    };
+  };
+  const loc = f.locality[slot] & 3;
+  const proto = f.proto[slot];
+  const vlan: number[] = [];
+  if (f.vlanOuter[slot] >= 0) vlan.push(f.vlanOuter[slot]);
+  if (f.vlan[slot] >= 0) vlan.push(f.vlan[slot]);
+  const k = slot * 2;
+  const deviceSide = device ? (f.locality[slot] & 4 ? 'resp' : 'orig') : null;
+  return {
+    id: f.serial[slot],
+    proto: protoName(proto),
+    ipVersion: f.ipVersion[slot] as 4 | 6,
+    vlan,
+    orig: side(0),
+    resp: side(1),
+    lanSide: loc === 3 ? 'both' : loc === 1 ? 'orig' : loc === 2 ? 'resp' : 'none',
+    internet: loc !== 3,
+    device: device ? deviceKey(device) : null,
+    deviceSide,
+    counters: {
+      orig: { packets: f.packets[k], bytes: f.bytes[k], payloadBytes: f.payloadBytes[k] },
+      resp: { packets: f.packets[k + 1], bytes: f.bytes[k + 1], payloadBytes: f.payloadBytes[k + 1] },
+    },
+    firstSeen: isoTime(f.first[slot]),
+    lastSeen: isoTime(f.last[slot]),
+    duration: Math.round((f.last[slot] - f.first[slot]) * 1e6) / 1e6,
+    tcp:
+      proto === Proto.Tcp
+        ? { state: TCP_STATE_NAMES[f.tcpState[slot]], origFlags: tcpFlagText(f.tcpFlags[k]), respFlags: tcpFlagText(f.tcpFlags[k + 1]) }
+        : null,
+    endReason: reason,
+    app: null,
+    encrypted: null,
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * The `vigie` command line. Errors the user can act on are printed as one line naming the input
+ * and the reason, with exit code 2; anything else is a bug and keeps its stack.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { createRequire } from 'node:module';
+import { DEFAULT_CONFIG, type EngineConfig, withLanPrefixes } from '../analysis/config.js';
+import { analyzeCapture } from '../analysis/analyze.js';
+import { InputError } from '../capture/errors.js';
+import { renderSummary } from '../report/summary.js';
+import { progressBar } from './progress.js';
+
+const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive whole number`);
+    return n;
+  };
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('vigie')
+    .description('Home-router network monitor: which devices leak what, to whom, and in which country.')
+    .version(pkg.version);
+
+  program
+    .command('analyze')
+    .description('Analyse a capture file (pcap or pcapng), or `-` for standard input')
+    .argument('<capture>', 'capture file, or - to read standard input (tcpdump -w - | vigie analyze -)')
+    .option('--json', 'print the report as one JSON document (schema: daemon/report/analysis.schema.json)')
+    .option('--lan <cidr>', 'a prefix that is part of the LAN besides the private ranges (repeatable)', collect, [])
+    .option('--max-flows <n>', 'flow table size', positiveInt('--max-flows'), DEFAULT_CONFIG.maxFlows)
+    .option('--max-devices <n>', 'device table size', positiveInt('--max-devices'), DEFAULT_CONFIG.maxDevices)
+    .option('--stream-depth <bytes>', 'bytes of each TCP direction reassembled', positiveInt('--stream-depth'), DEFAULT_CONFIG.streamDepth)
+    .option('--top <n>', 'flows listed in the summary', positiveInt('--top'), 10)
+    .action(async (capture: string, o: { json?: boolean; lan: string[]; maxFlows: number; maxDevices: number; streamDepth: number; top: number }) => {
+      let config: EngineConfig = { ...DEFAULT_CONFIG, maxFlows: o.maxFlows, maxDevices: o.maxDevices, streamDepth: o.streamDepth };
+      try {
+        config = withLanPrefixes(config, o.lan);
+      } catch (e) {
+        throw new InputError('--lan', (e as Error).message);
+      }
+      const bar = process.stderr.isTTY && capture !== '-' ? progressBar(process.stderr, 'analysing') : null;
+      const report = await analyzeCapture(capture, {
+        config,
+        onProgress: bar ? (d, t) => bar.update(d, t) : undefined,
+      });
+      bar?.clear();
+      if (report.capture.cut) {
+        const c = report.capture.cut;
+        process.stderr.write(`vigie: warning: ${capture}: cut at byte ${c.offset} after packet ${c.afterPacket}: ${c.reason}; analysed what came before\n`);
+      }
+      if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
+      else process.stdout.write(renderSummary(report, o.top));
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof InputError) {
+      process.stderr.write(`vigie: ${e.message}\n`);
+      return 2;
+    }
+    const ce = e as { code?: string; exitCode?: number };
+    if (typeof ce.code === 'string' && ce.code.startsWith('commander.')) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      return ce.exitCode === 0 ? 0 : 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * TypeScript view of the `vigie analyze --json` document. The normative definition is
+ * analysis.schema.json beside this file; tests validate real output against it.
+ */
+
+export interface AnalysisReport {
+  vigie: { version: string; schema: number };
+  capture: CaptureSummary;
+  devices: DeviceRecord[];
+  flows: FlowRecord[];
+  alerts: unknown[];
+}
+
+export interface CaptureSummary {
+  source: string;
+  format: 'pcap' | 'pcapng' | 'live';
+  linkTypes: string[];
+  packets: number;
+  bytes: number;
+  capturedBytes: number;
+  start: string | null;
+  end: string | null;
+  duration: number;
+  malformed: number;
+  malformedReasons: Record<string, number>;
+  snapCut: number;
+  fragments: number;
+  vlanTagged: number;
+  pppoe: number;
+  decoded: {
+    ipv4: number;
+    ipv6: number;
+    arp: number;
+    otherL3: number;
+    tcp: number;
+    udp: number;
+    icmp: number;
+    icmpv6: number;
+    otherL4: number;
+  };
+  flows: { total: number; expired: number; evicted: number; maxLive: number };
+  devices: { total: number; evicted: number };
+  reassembly: {
+    depth: number;
+    delivered: number;
+    segments: number;
+    retransmitted: number;
+    outOfOrder: number;
+    gaps: number;
+    gapBytes: number;
+    midstream: number;
+  };
+  cut: { offset: number; afterPacket: number; reason: string } | null;
+}
+
+export interface DeviceRecord {
+  id: string;
+  mac: string | null;
+  randomizedMac: boolean | null;
+  ips: { ip: string; firstSeen: string; lastSeen: string; source: string }[];
+  vendor: string | null;
+  hostname: string | null;
+  category: string;
+  confidence: number;
+  evidence: { observation: string; rule: string }[];
+  firstSeen: string;
+  lastSeen: string;
+  stats: { flows: number; packetsUp: number; packetsDown: number; bytesUp: number; bytesDown: number };
+}
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+  mac: string | null;
+  local: boolean;
+}
+
+export interface Counters {
+  packets: number;
+  bytes: number;
+  payloadBytes: number;
+}
+
+export interface FlowRecord {
+  id: number;
+  proto: string;
+  ipVersion: 4 | 6;
+  vlan: number[];
+  orig: Endpoint;
+  resp: Endpoint;
+  lanSide: 'orig' | 'resp' | 'both' | 'none';
+  internet: boolean;
+  device: string | null;
+  deviceSide: 'orig' | 'resp' | null;
+  counters: { orig: Counters; resp: Counters };
+  firstSeen: string;
+  lastSeen: string;
+  duration: number;
+  tcp: { state: string; origFlags: string; respFlags: string } | null;
+  endReason: 'idle' | 'evicted' | 'end';
+  app: string | null;
+  encrypted: boolean | null;
+}
