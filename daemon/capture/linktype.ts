@@ -27,6 +27,21 @@ const NAMES: Record<number, string> = {
   276: 'linux-sll2',
 };
 
+/** Names of link types we meet but do not decode, for clearer errors. */
+const OTHER_NAMES: Record<number, string> = {
+  9: 'ppp',
+  50: 'ppp-hdlc',
+  104: 'cisco-hdlc',
+  105: 'ieee802-11',
+  119: 'prism',
+  127: 'ieee802-11-radiotap',
+  192: 'ppi',
+  195: 'ieee802-15-4',
+  201: 'bluetooth-hci-h4',
+  220: 'usb-linux-mmapped',
+  249: 'netlink',
+};
+
 /** Normalises DLT aliases to the LINKTYPE_ value the decoder switches on; -1 if unsupported. */
 export function normaliseLinkType(value: number): number {
   if (value === 12 || value === 14) return Link.Raw;
@@ -34,7 +49,7 @@ export function normaliseLinkType(value: number): number {
 }
 
 export function linkTypeName(value: number): string {
-  return NAMES[value] ?? `linktype-${value}`;
+  return NAMES[value] ?? OTHER_NAMES[value] ?? `linktype-${value}`;
 }
 
 export function supportedLinkTypes(): string {

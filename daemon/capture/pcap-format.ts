@@ -5,7 +5,7 @@
  * (0xA1B2CD34) adds 8 bytes to every record header; we accept it because old Linux tools wrote it.
  */
 import { InputError } from './errors.js';
-import { normaliseLinkType, supportedLinkTypes } from './linktype.js';
+import { linkTypeName, normaliseLinkType, supportedLinkTypes } from './linktype.js';
 import type { PacketSink } from './sink.js';
 
 const MAGIC_US = 0xa1b2c3d4;
@@ -88,7 +88,7 @@ export class PcapParser {
     const network = (this.le ? buf.readUInt32LE(off + 20) : buf.readUInt32BE(off + 20)) & 0x0fffffff;
     const link = normaliseLinkType(network);
     if (link < 0) {
-      throw new InputError(this.source, `unsupported link type ${network}; supported: ${supportedLinkTypes()}`);
+      throw new InputError(this.source, `unsupported link type ${network} (${linkTypeName(network)}); supported: ${supportedLinkTypes()}`);
     }
     this.link = link;
     this.linkTypes = [link];

@@ -29,7 +29,10 @@ export function buildProgram(): Command {
   program
     .name('vigie')
     .description('Home-router network monitor: which devices leak what, to whom, and in which country.')
-    .version(pkg.version);
+    .version(pkg.version)
+    // Set before the subcommands are added: they copy these settings when created.
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   program
     .command('analyze')
@@ -66,8 +69,6 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   try {
     await program.parseAsync(argv);
     return 0;
