@@ -76,6 +76,7 @@ export class Engine implements PacketSink {
     const flows = this.flows;
     const slot = flows.packet(pkt, sp, dp);
     if (flows.lastNew) this.flowStart(slot, ts);
+    else if (flows.lastMacLearned) this.macLearned(slot, flows.lastDir, ts);
     if (proto === Proto.Tcp) {
       this.reassembler.segment(slot, flows.lastDir, pkt.tcpFlags, pkt.seq, pkt.ack, pkt.buf, pkt.payloadOff, pkt.payloadLen, pkt.payloadMissing);
     }
@@ -126,6 +127,18 @@ export class Engine implements PacketSink {
     if (side === Side.Resp) f.locality[slot] |= 4;
     // A LAN peer answering a LAN device (the router, a NAS, a printer) is in the inventory too.
     if (side === Side.Orig && respLocal && !isGroupOrUnspecified(r[0], r[1], r[2], r[3])) this.host(r, f.respMac[slot], ts);
+  }
+
+  /** A flow side's MAC became known after the flow started (Linux cooked captures). */
+  private macLearned(slot: number, dir: number, ts: number): void {
+    const f = this.flows;
+    const side = dir === 0 ? Side.Orig : Side.Resp;
+    if (!(f.locality[slot] & side)) return;
+    const w = f.endpoint(slot, dir as 0 | 1).words;
+    if (isGroupOrUnspecified(w[0], w[1], w[2], w[3])) return;
+    const d = this.devices.learnMac(formatAddr(w[0], w[1], w[2], w[3]), dir === 0 ? f.origMac[slot] : f.respMac[slot], ts);
+    const isFlowDevice = (f.locality[slot] & 4 ? Side.Resp : Side.Orig) === side;
+    if (isFlowDevice && f.device[slot] >= 0) f.device[slot] = d.id;
   }
 
   /** The device at a local address with the given MAC (-1: none on this link). */

@@ -30,8 +30,13 @@ export interface Device {
 
 export class DeviceTable {
   private readonly byMac = new Map<number, Device>();
+  /** Devices keyed by address, for link types without MACs. */
   private readonly byIp = new Map<string, Device>();
+  /** The device each address was last bound to (ARP, flows), whatever the link type. */
+  private readonly lastHolder = new Map<string, Device>();
   private readonly byId = new Map<number, Device>();
+  /** Ids of address-keyed devices merged into a MAC-keyed one. */
+  private readonly merged = new Map<number, number>();
   private nextId = 1;
   evicted = 0;
 
@@ -42,7 +47,41 @@ export class DeviceTable {
   }
 
   get(id: number): Device | undefined {
-    return this.byId.get(id);
+    return this.byId.get(this.merged.get(id) ?? id);
+  }
+
+  /**
+   * `ip` turned out to belong to `mac`: a device known so far only by that address becomes (or
+   * merges into) the device of that MAC.
+   */
+  learnMac(ip: string, mac: number, ts: number): Device {
+    const byAddr = this.byIp.get(ip);
+    const byMac = this.byMac.get(mac);
+    if (byAddr && byAddr.mac < 0) {
+      this.byIp.delete(ip);
+      if (!byMac) {
+        byAddr.mac = mac;
+        this.byMac.set(mac, byAddr);
+        return byAddr;
+      }
+      for (const a of byAddr.ips.values()) {
+        this.bind(byMac, a.ip, a.firstSeen, a.source);
+        this.bind(byMac, a.ip, a.lastSeen, a.source);
+      }
+      byMac.flows += byAddr.flows;
+      byMac.packetsUp += byAddr.packetsUp;
+      byMac.packetsDown += byAddr.packetsDown;
+      byMac.bytesUp += byAddr.bytesUp;
+      byMac.bytesDown += byAddr.bytesDown;
+      byMac.firstSeen = Math.min(byMac.firstSeen, byAddr.firstSeen);
+      byMac.lastSeen = Math.max(byMac.lastSeen, byAddr.lastSeen);
+      this.byId.delete(byAddr.id);
+      this.merged.set(byAddr.id, byMac.id);
+      return byMac;
+    }
+    const d = this.lookup(mac, ip, ts);
+    this.bind(d, ip, ts, 'flow');
+    return d;
   }
 
   all(): Device[] {
@@ -51,7 +90,9 @@ export class DeviceTable {
 
   /** The device of a MAC (or, without one, of an address), created on first sight. */
   lookup(mac: number, ip: string, ts: number): Device {
-    let d = mac >= 0 ? this.byMac.get(mac) : this.byIp.get(ip);
+    // Without a MAC in this packet (the far side of a Linux cooked capture), an address already
+    // bound to a device names it.
+    let d = mac >= 0 ? this.byMac.get(mac) : (this.lastHolder.get(ip) ?? this.byIp.get(ip));
     if (!d) {
       if (this.byId.size >= this.maxDevices) this.evictOldest();
       d = { id: this.nextId++, mac, ips: new Map(), firstSeen: ts, lastSeen: ts, flows: 0, packetsUp: 0, packetsDown: 0, bytesUp: 0, bytesDown: 0 };
@@ -71,6 +112,7 @@ export class DeviceTable {
       if (ts > a.lastSeen) a.lastSeen = ts;
       if (ts < a.firstSeen) a.firstSeen = ts;
     } else d.ips.set(ip, { ip, firstSeen: ts, lastSeen: ts, source });
+    this.lastHolder.set(ip, d);
   }
 
   private evictOldest(): void {
@@ -80,6 +122,7 @@ export class DeviceTable {
     this.byId.delete(oldest.id);
     if (oldest.mac >= 0) this.byMac.delete(oldest.mac);
     else for (const ip of oldest.ips.keys()) this.byIp.delete(ip);
+    for (const ip of oldest.ips.keys()) if (this.lastHolder.get(ip) === oldest) this.lastHolder.delete(ip);
     this.evicted++;
   }
 

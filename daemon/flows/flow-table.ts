@@ -118,6 +118,8 @@ export class FlowTable {
   lastDir = 0;
   /** Whether the last lookup created the flow. */
   lastNew = false;
+  /** Whether the last packet told an existing flow the MAC of its sender for the first time. */
+  lastMacLearned = false;
 
   constructor(opts: FlowTableOptions) {
     const n = Math.max(1, opts.maxFlows | 0);
@@ -257,6 +259,15 @@ export class FlowTable {
       dir = srcIsA === (this.origIsA[slot] === 1) ? 0 : 1;
     }
     this.lastDir = dir;
+    // Link types that carry only the sender's MAC (Linux cooked) learn the far side's on its reply.
+    this.lastMacLearned = false;
+    if (pkt.srcMac >= 0) {
+      const macs = dir === 0 ? this.origMac : this.respMac;
+      if (macs[slot] < 0) {
+        macs[slot] = pkt.srcMac;
+        this.lastMacLearned = !this.lastNew;
+      }
+    }
     const kd = slot * 2 + dir;
     this.packets[kd]++;
     this.bytes[kd] += pkt.wirelen;
