@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { DEFAULT_CONFIG, type EngineConfig, withLanPrefixes } from '../analysis/config.js';
 import { analyzeCapture } from '../analysis/analyze.js';
 import { InputError } from '../capture/errors.js';
+import { writeReportJson } from '../report/json-output.js';
 import { renderSummary } from '../report/summary.js';
 import { progressBar } from './progress.js';
 
@@ -61,7 +62,7 @@ export function buildProgram(): Command {
         const c = report.capture.cut;
         process.stderr.write(`vigie: warning: ${capture}: cut at byte ${c.offset} after packet ${c.afterPacket}: ${c.reason}; analysed what came before\n`);
       }
-      if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
+      if (o.json) writeReportJson(report, 1);
       else process.stdout.write(renderSummary(report, o.top));
     });
   return program;

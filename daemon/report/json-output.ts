@@ -1,0 +1,33 @@
+/**
+ * Writes the report as one JSON document, flow by flow, so that a capture with a million flows
+ * never becomes one giant string in memory. The bytes are those of JSON.stringify(report).
+ */
+import fs from 'node:fs';
+import type { AnalysisReport } from './types.js';
+
+const BATCH = 512;
+
+export function writeReportJson(report: AnalysisReport, fd: number): void {
+  const { flows, alerts, ...head } = report;
+  const headText = JSON.stringify(head);
+  writeAll(fd, `${headText.slice(0, -1)},"flows":[`);
+  for (let i = 0; i < flows.length; i += BATCH) {
+    const part = flows.slice(i, i + BATCH).map((f) => JSON.stringify(f)).join(',');
+    writeAll(fd, i === 0 ? part : `,${part}`);
+  }
+  writeAll(fd, `],"alerts":${JSON.stringify(alerts)}}\n`);
+}
+
+function writeAll(fd: number, text: string): void {
+  const buf = Buffer.from(text);
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += fs.writeSync(fd, buf, off);
+    } catch (e) {
+      // A non-blocking pipe that is full: wait for the reader rather than fail.
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+}
