@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Vigie needs: `runtime` for the monitor (libpcap headers to build the
+# `pcap` addon), `test` for the test suite and benchmark (tshark and editcap as oracles, ndpiReader
+# for the benchmark, tcpdump and iproute2 for the namespace tests). Uses apt when run as root;
+# otherwise says exactly what to install.
+set -euo pipefail
+what=${1:-runtime}
+pkgs=(libpcap-dev python3 make g++)
+if [ "$what" = test ]; then
+  pkgs+=(tshark libndpi-bin tcpdump iproute2 iputils-ping time)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "vigie needs Node.js 20 or later (found: $(node --version 2>/dev/null || echo none))." >&2
+  echo "Debian 12 ships Node 18: install Node 20 from NodeSource or your distribution's backports." >&2
+  exit 1
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "vigie needs these Debian packages: ${missing[*]}" >&2
+  echo "Run this command as root, or install them first: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "installed: ${missing[*]}"

@@ -1,0 +1,47 @@
+/** Real reports validate against the one definition of the document, the JSON Schema. */
+import fs from 'node:fs';
+import path from 'node:path';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { describe, expect, it } from 'vitest';
+import { vigie } from '../helpers/cli.js';
+import { casePath, ROOT } from '../helpers/corpus.js';
+
+const schema = JSON.parse(fs.readFileSync(path.join(ROOT, 'daemon/report/analysis.schema.json'), 'utf8'));
+const ajv = new Ajv2020.default({ allErrors: true, strict: true });
+addFormats.default(ajv);
+const validate = ajv.compile(schema);
+
+const CASES = [
+  'suricata-verify/bug-814', // VLAN, IPv6 link-local
+  'ndpi/dns-vlan', // QinQ + PPPoE, internet-only flow
+  'ndpi/rtsp-libvlc', // Linux cooked
+  'suricata-verify/dns-udp-eve-log-srv', // raw IP: devices without MAC
+  'suricata-verify/mdns', // IPv6 fragments
+  'peafowl/qinq-802.1Q-dvlan', // ICMP
+  'ndpi/coap-mqtt', // pcapng, many flows
+];
+
+describe('vigie analyze --json matches its schema', () => {
+  for (const c of CASES) {
+    it(c, () => {
+      const r = vigie(['analyze', '--json', casePath(c)]);
+      expect(r.status).toBe(0);
+      const doc = JSON.parse(r.stdout);
+      const ok = validate(doc);
+      expect(validate.errors ?? [], JSON.stringify(validate.errors?.slice(0, 3))).toEqual([]);
+      expect(ok).toBe(true);
+      expect(doc.alerts).toEqual([]);
+      expect(doc.flows.length).toBe(doc.capture.flows.total);
+    });
+  }
+
+  it('rejects a document that breaks it (the schema is not vacuous)', () => {
+    const doc = JSON.parse(vigie(['analyze', '--json', casePath('suricata-verify/bug-814')]).stdout);
+    doc.flows[0].ipVersion = 5;
+    delete doc.capture.malformed;
+    doc.devices[0].category = 'toaster';
+    expect(validate(doc)).toBe(false);
+    expect(validate.errors!.length).toBeGreaterThanOrEqual(3);
+  });
+});
