@@ -32,6 +32,7 @@ export class PcapngParser {
   private le = true;
   private ifaces: Iface[] = [];
   private sawSection = false;
+  private lastTs = 0;
 
   constructor(
     private readonly source: string,
@@ -98,9 +99,10 @@ export class PcapngParser {
       case 1:
         this.interfaceBlock(buf, off + 8, bodyEnd);
         return;
-      case 6: {
-        if (total < 32) return this.setCorrupt('enhanced packet block too short');
-        const ifid = this.u32(buf, off + 8);
+      case 6: // EPB (§4.3) and the obsolete Packet Block (Appendix A): same layout but the interface id width
+      case 2: {
+        if (total < 32) return this.setCorrupt('packet block too short');
+        const ifid = type === 6 ? this.u32(buf, off + 8) : this.u16(buf, off + 8);
         const caplen = this.u32(buf, off + 20);
         const orig = this.u32(buf, off + 24);
         if (off + 28 + caplen > bodyEnd) return this.setCorrupt(`packet length ${caplen} exceeds its block`);
@@ -113,17 +115,8 @@ export class PcapngParser {
         const iface = this.ifaces[0];
         let caplen = Math.min(orig, bodyEnd - (off + 12));
         if (iface && iface.snaplen > 0) caplen = Math.min(caplen, iface.snaplen);
-        // SPBs carry no timestamp (§4.4): they get the time of the previous packet's clock, here 0.
-        this.emitRaw(0, buf, off + 12, caplen, orig, 0);
-        return;
-      }
-      case 2: {
-        if (total < 32) return this.setCorrupt('packet block too short');
-        const ifid = this.u16(buf, off + 8);
-        const caplen = this.u32(buf, off + 20);
-        const orig = this.u32(buf, off + 24);
-        if (off + 28 + caplen > bodyEnd) return this.setCorrupt(`packet length ${caplen} exceeds its block`);
-        this.emit(ifid, this.u32(buf, off + 12), this.u32(buf, off + 16), buf, off + 28, caplen, orig);
+        // SPBs carry no timestamp (§4.4): they take the time of the packet before them.
+        this.emitRaw(0, buf, off + 12, caplen, orig, this.lastTs);
         return;
       }
       default:
@@ -139,6 +132,7 @@ export class PcapngParser {
     const iface = this.ifaces[ifid];
     if (!iface) return this.setCorrupt(`packet refers to undeclared interface ${ifid}`);
     const ts = (hi * 4294967296 + lo) / iface.unitsPerSec + iface.offsetSec;
+    this.lastTs = ts;
     this.emitRaw(ifid, buf, off, caplen, orig, ts);
   }
 
