@@ -15,12 +15,14 @@ export const SCHEMA_VERSION = 1;
 export interface AnalyzeOptions extends ReadOptions {
   config?: EngineConfig;
   stream?: EngineHooks['stream'];
+  events?: EngineHooks['events'];
 }
 
 export async function analyzeCapture(source: string, opts: AnalyzeOptions = {}): Promise<AnalysisReport> {
   const flows: FlowRecord[] = [];
   const engine = new Engine(opts.config ?? DEFAULT_CONFIG, {
     stream: opts.stream,
+    events: opts.events,
     flowEnded: (r) => flows.push(r),
   });
   const read = await readCapture(source, engine, opts);

@@ -10,6 +10,8 @@ import { type Device, DeviceTable } from '../devices/device-table.js';
 import { type EndReason, FlowTable } from '../flows/flow-table.js';
 import { isGroupOrUnspecified, Locality } from '../flows/locality.js';
 import { DEFAULT_REASSEMBLY, type StreamConsumer, TcpReassembler } from '../flows/tcp-reassembly.js';
+import type { EventSink } from '../protocols/events.js';
+import { ProtocolStage } from '../protocols/stage.js';
 import { DEFAULT_CONFIG, type EngineConfig } from './config.js';
 import { type FlowRecord, flowRecord } from './flow-record.js';
 
@@ -19,13 +21,29 @@ export const enum Side {
 }
 
 export interface EngineHooks {
-  /** Receives reassembled TCP bytes (the protocol stage). */
+  /** Also receives the reassembled TCP bytes the protocol stage gets (tests). */
   stream?: StreamConsumer;
+  /** Receives every protocol event (`vigie analyze --events`). */
+  events?: EventSink;
+  /** Run without the protocol stage: reassembled bytes go to `stream` alone (layer tests). */
+  noDissectors?: boolean;
   /** Called with each flow as it ends (idle, evicted, or end of input). */
   flowEnded?: (record: FlowRecord) => void;
 }
 
-const NO_STREAM: StreamConsumer = { data() {}, gap() {} };
+function tee(a: StreamConsumer, b: StreamConsumer | undefined): StreamConsumer {
+  if (!b) return a;
+  return {
+    data(slot, dir, buf, off, len) {
+      b.data(slot, dir, buf, off, len);
+      a.data(slot, dir, buf, off, len);
+    },
+    gap(slot, dir, len) {
+      b.gap(slot, dir, len);
+      a.gap(slot, dir, len);
+    },
+  };
+}
 
 export class Engine implements PacketSink {
   readonly decoder = new Decoder();
@@ -33,6 +51,8 @@ export class Engine implements PacketSink {
   readonly reassembler: TcpReassembler;
   readonly devices: DeviceTable;
   readonly locality: Locality;
+  readonly protocols: ProtocolStage;
+  private readonly dissect: boolean;
   firstTs = Infinity;
   lastTs = -Infinity;
   private nextExpiry = -Infinity;
@@ -42,7 +62,11 @@ export class Engine implements PacketSink {
     private readonly hooks: EngineHooks = {},
   ) {
     this.flows = new FlowTable({ maxFlows: config.maxFlows, timeouts: config.timeouts, onEnd: (s, r) => this.flowEnd(s, r) });
-    this.reassembler = new TcpReassembler(config.maxFlows, hooks.stream ?? NO_STREAM, { ...DEFAULT_REASSEMBLY, depth: config.streamDepth });
+    this.protocols = new ProtocolStage(() => this.flows, hooks.events ?? null);
+    const consumer = hooks.noDissectors ? (hooks.stream ?? { data() {}, gap() {} }) : tee(this.protocols, hooks.stream);
+    this.reassembler = new TcpReassembler(config.maxFlows, consumer, { ...DEFAULT_REASSEMBLY, depth: config.streamDepth });
+    if (!hooks.noDissectors) this.protocols.reassembler = this.reassembler;
+    this.dissect = !hooks.noDissectors;
     this.devices = new DeviceTable(config.maxDevices);
     this.locality = new Locality(config.lanPrefixes);
   }
@@ -77,8 +101,13 @@ export class Engine implements PacketSink {
     const slot = flows.packet(pkt, sp, dp);
     if (flows.lastNew) this.flowStart(slot, ts);
     else if (flows.lastMacLearned) this.macLearned(slot, flows.lastDir, ts);
+    const stage = this.protocols;
+    stage.frame = this.decoder.stats.packets;
+    stage.ts = ts;
     if (proto === Proto.Tcp) {
       this.reassembler.segment(slot, flows.lastDir, pkt.tcpFlags, pkt.seq, pkt.ack, pkt.buf, pkt.payloadOff, pkt.payloadLen, pkt.payloadMissing);
+    } else if (proto === Proto.Udp && pkt.payloadLen > 0 && this.dissect) {
+      stage.datagram(slot, flows.lastDir, pkt.buf, pkt.payloadOff, pkt.payloadLen);
     }
     if (ts >= this.nextExpiry) {
       flows.expire(ts);
@@ -153,6 +182,7 @@ export class Engine implements PacketSink {
 
   private flowEnd(slot: number, reason: EndReason): void {
     this.reassembler.finish(slot);
+    const app = this.protocols.end(slot);
     const f = this.flows;
     const d = f.device[slot] >= 0 ? this.devices.get(f.device[slot]) : undefined;
     if (d) {
@@ -164,6 +194,6 @@ export class Engine implements PacketSink {
       d.bytesDown += f.bytes[slot * 2 + (up ^ 1)];
       if (f.last[slot] > d.lastSeen) d.lastSeen = f.last[slot];
     }
-    if (this.hooks.flowEnded) this.hooks.flowEnded(flowRecord(f, slot, reason, d));
+    if (this.hooks.flowEnded) this.hooks.flowEnded(flowRecord(f, slot, reason, d, app));
   }
 }

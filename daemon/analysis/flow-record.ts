@@ -3,6 +3,7 @@ import { formatAddr, formatMac } from '../decode/address.js';
 import { Proto } from '../decode/packet.js';
 import { type Device, deviceKey } from '../devices/device-table.js';
 import { type EndReason, type FlowTable, TCP_STATE_NAMES } from '../flows/flow-table.js';
+import type { FlowAppFacts } from '../protocols/stage.js';
 import type { Endpoint, FlowRecord } from '../report/types.js';
 
 export type { FlowRecord };
@@ -27,7 +28,7 @@ function tcpFlagText(f: number): string {
   return s;
 }
 
-export function flowRecord(f: FlowTable, slot: number, reason: EndReason, device: Device | undefined): FlowRecord {
+export function flowRecord(f: FlowTable, slot: number, reason: EndReason, device: Device | undefined, app: FlowAppFacts): FlowRecord {
   const side = (s: 0 | 1): Endpoint => {
     const e = f.endpoint(slot, s);
     const mac = s === 0 ? f.origMac[slot] : f.respMac[slot];
@@ -69,7 +70,8 @@ export function flowRecord(f: FlowTable, slot: number, reason: EndReason, device
         ? { state: TCP_STATE_NAMES[f.tcpState[slot]], origFlags: tcpFlagText(f.tcpFlags[k]), respFlags: tcpFlagText(f.tcpFlags[k + 1]) }
         : null,
     endReason: reason,
-    app: null,
-    encrypted: null,
+    app: app.app,
+    encrypted: app.encrypted,
+    protocol: app.facts,
   };
 }

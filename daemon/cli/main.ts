@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { DEFAULT_CONFIG, type EngineConfig, withLanPrefixes } from '../analysis/config.js';
 import { analyzeCapture } from '../analysis/analyze.js';
 import { InputError } from '../capture/errors.js';
-import { writeReportJson } from '../report/json-output.js';
+import { LineWriter, writeReportJson } from '../report/json-output.js';
 import { renderSummary } from '../report/summary.js';
 import { progressBar } from './progress.js';
 
@@ -40,21 +40,25 @@ export function buildProgram(): Command {
     .description('Analyse a capture file (pcap or pcapng), or `-` for standard input')
     .argument('<capture>', 'capture file, or - to read standard input (tcpdump -w - | vigie analyze -)')
     .option('--json', 'print the report as one JSON document (schema: daemon/report/analysis.schema.json)')
+    .option('--events', 'print one JSON line per protocol event instead (docs/events.md)')
     .option('--lan <cidr>', 'a prefix that is part of the LAN besides the private ranges (repeatable)', collect, [])
     .option('--max-flows <n>', 'flow table size', positiveInt('--max-flows'), DEFAULT_CONFIG.maxFlows)
     .option('--max-devices <n>', 'device table size', positiveInt('--max-devices'), DEFAULT_CONFIG.maxDevices)
     .option('--stream-depth <bytes>', 'bytes of each TCP direction reassembled', positiveInt('--stream-depth'), DEFAULT_CONFIG.streamDepth)
     .option('--top <n>', 'flows listed in the summary', positiveInt('--top'), 10)
-    .action(async (capture: string, o: { json?: boolean; lan: string[]; maxFlows: number; maxDevices: number; streamDepth: number; top: number }) => {
+    .action(async (capture: string, o: { json?: boolean; events?: boolean; lan: string[]; maxFlows: number; maxDevices: number; streamDepth: number; top: number }) => {
       let config: EngineConfig = { ...DEFAULT_CONFIG, maxFlows: o.maxFlows, maxDevices: o.maxDevices, streamDepth: o.streamDepth };
       try {
         config = withLanPrefixes(config, o.lan);
       } catch (e) {
         throw new InputError('--lan', (e as Error).message);
       }
+      if (o.json && o.events) throw new InputError('--events', 'cannot be combined with --json: choose one output');
       const bar = process.stderr.isTTY && capture !== '-' ? progressBar(process.stderr, 'analysing') : null;
+      const lines = o.events ? new LineWriter(1) : null;
       const report = await analyzeCapture(capture, {
         config,
+        events: lines ? (ev) => lines.write(JSON.stringify(ev)) : undefined,
         onProgress: bar ? (d, t) => bar.update(d, t) : undefined,
       });
       bar?.clear();
@@ -62,7 +66,8 @@ export function buildProgram(): Command {
         const c = report.capture.cut;
         process.stderr.write(`vigie: warning: ${capture}: cut at byte ${c.offset} after packet ${c.afterPacket}: ${c.reason}; analysed what came before\n`);
       }
-      if (o.json) writeReportJson(report, 1);
+      if (lines) lines.flush();
+      else if (o.json) writeReportJson(report, 1);
       else process.stdout.write(renderSummary(report, o.top));
     });
   return program;

@@ -59,6 +59,9 @@ export class TcpReassembler {
   private readonly nextSeq: Uint32Array;
   private readonly delivered: Float64Array;
   private readonly unlimited: Uint8Array;
+  /** Highest sequence number the peer acknowledged for this direction, when hasAck is set. */
+  private readonly acked: Uint32Array;
+  private readonly hasAck: Uint8Array;
   private readonly held = new Map<number, Held[]>();
   private heldBytes = 0;
   readonly stats = new ReassemblyStats();
@@ -72,6 +75,8 @@ export class TcpReassembler {
     this.nextSeq = new Uint32Array(capacity * 2);
     this.delivered = new Float64Array(capacity * 2);
     this.unlimited = new Uint8Array(capacity * 2);
+    this.acked = new Uint32Array(capacity * 2);
+    this.hasAck = new Uint8Array(capacity * 2);
   }
 
   /** The flow ended: hand over what is still held, across its holes, then forget the slot. */
@@ -92,6 +97,7 @@ export class TcpReassembler {
       this.state[k] = St.Unseen;
       this.delivered[k] = 0;
       this.unlimited[k] = 0;
+      this.hasAck[k] = 0;
       this.drop(k);
     }
   }
@@ -138,7 +144,12 @@ export class TcpReassembler {
     if (len === 0 && missing === 0) return;
     this.stats.segments++;
     const start = flags & TcpFlag.Syn ? (seq + 1) >>> 0 : seq;
-    const diff = (start - this.nextSeq[k]) | 0;
+    let diff = (start - this.nextSeq[k]) | 0;
+    if (diff > 0 && this.hasAck[k] && ((this.acked[k] - start) | 0) >= 0) {
+      // The peer had already acknowledged past the hole: its bytes were never captured.
+      this.skipGap(k, slot, dir, diff);
+      diff = 0;
+    }
     if (diff > 0) {
       this.hold(k, slot, dir, start, buf, off, len);
       return;
@@ -225,6 +236,10 @@ export class TcpReassembler {
 
   /** The peer acknowledged up to `ack`: a hole before it will never be filled from the capture. */
   private peerAck(k: number, ack: number): void {
+    if (!this.hasAck[k] || ((ack - this.acked[k]) | 0) > 0) {
+      this.acked[k] = ack;
+      this.hasAck[k] = 1;
+    }
     if (this.state[k] !== St.Active) return;
     const ahead = (ack - this.nextSeq[k]) | 0;
     if (ahead <= 0) return;

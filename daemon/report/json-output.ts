@@ -18,6 +18,24 @@ export function writeReportJson(report: AnalysisReport, fd: number): void {
   writeAll(fd, `],"alerts":${JSON.stringify(alerts)}}\n`);
 }
 
+/** JSON lines to a file descriptor, written in batches. */
+export class LineWriter {
+  private parts: string[] = [];
+  private size = 0;
+  constructor(private readonly fd: number) {}
+  write(line: string): void {
+    this.parts.push(line);
+    this.size += line.length + 1;
+    if (this.size > 65536) this.flush();
+  }
+  flush(): void {
+    if (this.parts.length === 0) return;
+    writeAll(this.fd, this.parts.join('\n') + '\n');
+    this.parts = [];
+    this.size = 0;
+  }
+}
+
 function writeAll(fd: number, text: string): void {
   const buf = Buffer.from(text);
   let off = 0;

@@ -100,4 +100,6 @@ export interface FlowRecord {
   endReason: 'idle' | 'evicted' | 'end';
   app: string | null;
   encrypted: boolean | null;
+  /** What the protocol stage learnt, by protocol (see analysis.schema.json). */
+  protocol: Record<string, unknown> | null;
 }

@@ -38,6 +38,7 @@ async function ourStreams(file: string) {
         },
       },
       flowEnded: (r) => flows.push(r),
+      noDissectors: true,
     },
   );
   await readCapture(file, engine);

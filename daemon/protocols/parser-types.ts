@@ -1,0 +1,73 @@
+/** What a protocol module plugs into the protocol stage with. */
+
+/** Given by the stage to a flow's parser: how it reports and steers reassembly. */
+export interface FlowContext {
+  /** Reports a protocol event for the current packet; dir 0 is originator to responder. */
+  emit(type: string, fields: Record<string, unknown>, dir: number): void;
+  /** Keep reassembling this flow past the default depth (for session protocols like MQTT). */
+  followAll(): void;
+  /** Nothing more is needed from this flow's payload. */
+  stop(): void;
+  /** The flow's ports, originator first. */
+  readonly origPort: number;
+  readonly respPort: number;
+}
+
+/** A TCP application parser: reassembled bytes in, events and facts out. */
+export interface StreamParser {
+  readonly app: string;
+  readonly encrypted: boolean;
+  data(dir: number, buf: Buffer, off: number, len: number): void;
+  gap(dir: number, len: number): void;
+  /** What the flow record should say about this flow's application layer. */
+  facts(): Record<string, unknown> | null;
+}
+
+/** A UDP application parser: one datagram at a time. */
+export interface DatagramParser {
+  readonly app: string;
+  readonly encrypted: boolean;
+  datagram(dir: number, buf: Buffer, off: number, len: number): void;
+  facts(): Record<string, unknown> | null;
+}
+
+/**
+ * Bytes of one direction that a parser could not use yet (a message split across segments).
+ * Holds at most `limit` bytes: a message larger than that is skipped, not buffered.
+ */
+export class PendingBytes {
+  private buf: Buffer | null = null;
+  length = 0;
+
+  constructor(readonly limit: number) {}
+
+  /** Returns a contiguous view of the pending bytes followed by the new ones. */
+  join(data: Buffer, off: number, len: number): { buf: Buffer; off: number; end: number } {
+    if (this.length === 0) return { buf: data, off, end: off + len };
+    const need = this.length + len;
+    if (!this.buf || this.buf.length < need) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, (this.buf?.length ?? 0) * 2, 256));
+      this.buf?.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    data.copy(this.buf, this.length, off, off + len);
+    const view = { buf: this.buf, off: 0, end: need };
+    this.length = 0;
+    return view;
+  }
+
+  /** Keeps buf[off, end) for the next call; false when it would exceed the limit. */
+  keep(buf: Buffer, off: number, end: number): boolean {
+    const n = end - off;
+    if (n > this.limit) return false;
+    if (!this.buf || this.buf.length < n) this.buf = Buffer.allocUnsafe(Math.max(n, 256));
+    // The source may be this.buf itself (the joined view): copy handles the overlap.
+    buf.copy(this.buf, 0, off, end);
+    this.length = n;
+    return true;
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The protocol stage: recognises each flow's application protocol from its first bytes (and, for
+ * UDP, its ports), hands the flow's reassembled TCP bytes or UDP datagrams to that protocol's
+ * parser, and turns what the parsers report into events and flow facts. Parser objects exist only
+ * for flows that carry a recognised protocol; everything else is dropped after one look.
+ */
+import { formatAddr } from '../decode/address.js';
+import type { FlowTable } from '../flows/flow-table.js';
+import type { StreamConsumer, TcpReassembler } from '../flows/tcp-reassembly.js';
+import { communityId } from './community-id.js';
+import type { EventSink, ProtocolEvent } from './events.js';
+import type { DatagramParser, FlowContext, StreamParser } from './parser-types.js';
+import { detectStream, detectDatagram } from './detect.js';
+
+/** Look at this many bytes of a TCP direction before giving up on recognising it. */
+const DETECT_BYTES = 2048;
+
+interface FlowProto {
+  ctx: Ctx;
+  stream: StreamParser | null;
+  datagram: DatagramParser | null;
+  /** Bytes seen while not yet recognised, per direction. */
+  looked: [number, number];
+  /** No parser wants this flow. */
+  none: boolean;
+}
+
+class Ctx implements FlowContext {
+  private cid: string | null = null;
+  constructor(
+    private readonly stage: ProtocolStage,
+    readonly slot: number,
+    readonly origPort: number,
+    readonly respPort: number,
+  ) {}
+  emit(type: string, fields: Record<string, unknown>, dir: number): void {
+    this.stage.emit(this, type, fields, dir);
+  }
+  followAll(): void {
+    this.stage.reassembler?.follow(this.slot, 0);
+    this.stage.reassembler?.follow(this.slot, 1);
+  }
+  stop(): void {
+    this.stage.reassembler?.stop(this.slot, 0);
+    this.stage.reassembler?.stop(this.slot, 1);
+    this.stage.stopDatagrams(this.slot);
+  }
+  communityId(f: FlowTable): string {
+    if (this.cid === null) {
+      const o = f.endpoint(this.slot, 0);
+      const r = f.endpoint(this.slot, 1);
+      this.cid = communityId(f.proto[this.slot], formatAddr(...o.words), formatAddr(...r.words), o.port, r.port);
+    }
+    return this.cid;
+  }
+}
+
+export interface FlowAppFacts {
+  app: string | null;
+  encrypted: boolean | null;
+  facts: Record<string, unknown> | null;
+}
+
+export class ProtocolStage implements StreamConsumer {
+  private readonly flows = new Map<number, FlowProto>();
+  reassembler: TcpReassembler | null = null;
+  /** Packet number (1-based) and time of the packet being processed, set by the engine. */
+  frame = 0;
+  ts = 0;
+  events = 0;
+
+  constructor(
+    private readonly table: () => FlowTable,
+    private readonly sink: EventSink | null,
+  ) {}
+
+  private state(slot: number): FlowProto {
+    let s = this.flows.get(slot);
+    if (!s) {
+      const f = this.table();
+      const ctx = new Ctx(this, slot, f.endpoint(slot, 0).port, f.endpoint(slot, 1).port);
+      s = { ctx, stream: null, datagram: null, looked: [0, 0], none: false };
+      this.flows.set(slot, s);
+    }
+    return s;
+  }
+
+  data(slot: number, dir: number, buf: Buffer, off: number, len: number): void {
+    const s = this.state(slot);
+    if (s.none) return;
+    if (!s.stream) {
+      s.stream = detectStream(s.ctx, dir, buf, off, len);
+      if (!s.stream) {
+        s.looked[dir] += len;
+        if (s.looked[dir] >= DETECT_BYTES || s.looked[dir ^ 1] >= DETECT_BYTES || (s.looked[0] > 0 && s.looked[1] > 0)) {
+          s.none = true;
+          s.ctx.stop();
+        }
+        return;
+      }
+    }
+    s.stream.data(dir, buf, off, len);
+  }
+
+  gap(slot: number, dir: number, len: number): void {
+    const s = this.flows.get(slot);
+    s?.stream?.gap(dir, len);
+  }
+
+  /** One UDP datagram's payload. */
+  datagram(slot: number, dir: number, buf: Buffer, off: number, len: number): void {
+    let s = this.flows.get(slot);
+    if (s?.none) return;
+    if (!s) s = this.state(slot);
+    if (!s.datagram) {
+      s.datagram = detectDatagram(s.ctx, dir, buf, off, len);
+      if (!s.datagram) {
+        // Datagram protocols show themselves in their first packets or not at all.
+        if (++s.looked[dir] >= 4) s.none = true;
+        return;
+      }
+    }
+    s.datagram.datagram(dir, buf, off, len);
+  }
+
+  stopDatagrams(slot: number): void {
+    const s = this.flows.get(slot);
+    if (s && s.datagram) s.none = true;
+  }
+
+  /** The flow ended: what it was, and forget it. */
+  end(slot: number): FlowAppFacts {
+    const s = this.flows.get(slot);
+    this.flows.delete(slot);
+    const p = s?.stream ?? s?.datagram;
+    if (!p) return { app: null, encrypted: null, facts: null };
+    return { app: p.app, encrypted: p.encrypted, facts: p.facts() };
+  }
+
+  emit(ctx: Ctx, type: string, fields: Record<string, unknown>, dir: number): void {
+    this.events++;
+    if (!this.sink) return;
+    const f = this.table();
+    const a = f.endpoint(ctx.slot, dir === 0 ? 0 : 1);
+    const b = f.endpoint(ctx.slot, dir === 0 ? 1 : 0);
+    const ev: ProtocolEvent = {
+      type,
+      ts: new Date(this.ts * 1000).toISOString(),
+      frame: this.frame,
+      flow: f.serial[ctx.slot],
+      communityId: ctx.communityId(f),
+      src: { ip: formatAddr(...a.words), port: a.port },
+      dst: { ip: formatAddr(...b.words), port: b.port },
+      // As in Suricata's EVE: the protocol's fields under the event type's name.
+      [type]: fields,
+    };
+    this.sink(ev);
+  }
+}

@@ -1,0 +1,53 @@
+/** Runs the engine on a capture and collects its protocol events and flow records. */
+import { analyzeCapture } from '../../daemon/analysis/analyze.js';
+import type { ProtocolEvent } from '../../daemon/protocols/events.js';
+import type { AnalysisReport } from '../../daemon/report/types.js';
+
+export async function eventsOf(file: string): Promise<{ events: ProtocolEvent[]; report: AnalysisReport }> {
+  const events: ProtocolEvent[] = [];
+  const report = await analyzeCapture(file, { events: (e) => events.push(e) });
+  return { events, report };
+}
+
+export interface OracleRow {
+  frame: number;
+  src: string;
+  dst: string;
+  /** Columns between the addresses and the fields (e.g. "1/2", "CONNECT"). */
+  cols: string[];
+  fields: Map<string, string>;
+  flags: Set<string>;
+  raw: string;
+}
+
+/**
+ * Rows of one "## SECTION" table of a corpus tshark.txt. Fields are `key=value` tokens; a quoted
+ * payload="..." and the "! expert" tail are set aside; bare upper-case words become flags.
+ */
+export function oracleRows(text: string, section: string): OracleRow[] {
+  const start = text.indexOf(`## ${section}`);
+  if (start < 0) return [];
+  const body = text.slice(start).split('\n').slice(2);
+  const rows: OracleRow[] = [];
+  for (const line of body) {
+    if (line.startsWith('## ') || line.trim() === '') break;
+    const parts = line.split(' | ');
+    const frame = Number(parts[0]);
+    const [src, dst] = parts[1].split(' -> ');
+    const rest = parts.slice(2);
+    let fieldText = rest.pop() ?? '';
+    const bang = fieldText.indexOf(' ! ');
+    if (bang >= 0) fieldText = fieldText.slice(0, bang);
+    if (fieldText.startsWith('! ')) fieldText = '';
+    fieldText = fieldText.replace(/payload="(?:[^"\\]|\\.)*"/g, '');
+    const fields = new Map<string, string>();
+    const flags = new Set<string>();
+    for (const tok of fieldText.split(' ').filter(Boolean)) {
+      const eq = tok.indexOf('=');
+      if (eq > 0) fields.set(tok.slice(0, eq), tok.slice(eq + 1));
+      else if (/^[A-Z_]+$/.test(tok)) flags.add(tok);
+    }
+    rows.push({ frame, src, dst, cols: rest, fields, flags, raw: line });
+  }
+  return rows;
+}
