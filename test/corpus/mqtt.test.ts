@@ -88,3 +88,57 @@ describe('MQTT against tshark', () => {
     });
   }
 });
+
+/** Session facts against the upstream projects' own assertions (Zeek logs, Suricata test.yaml). */
+describe('MQTT session facts against Zeek and Suricata', () => {
+  const facts = async (c: string) => (await eventsOf(casePath(c))).report.flows.map((f) => (f.protocol as { mqtt?: Record<string, unknown> } | null)?.mqtt).filter(Boolean) as Record<string, unknown>[];
+
+  it('zeek/mqtt: mqtt_connect.log (two MQIsdp 3.1 sessions, both accepted) and subscribe log', async () => {
+    const s = await facts('zeek/mqtt');
+    expect(s.map((x) => [x.version, x.clientId, x.accepted])).toEqual([
+      [3, 'paho/34AAE54A75D839566E', true],
+      [3, 'paho/DDE4DDAF4108D3E363', true],
+    ]);
+    expect(s[0].subscriptions).toEqual(['SampleTopic']);
+    expect(s.flatMap((x) => x.topics as string[])).toContain('SampleTopic');
+  });
+
+  it('suricata mqtt5-pub-userpass-auto-clientid: empty client id, the broker assigns one', async () => {
+    const [s] = await facts('suricata-verify/mqtt5-pub-userpass-auto-clientid');
+    expect(s.clientId).toMatch(/^auto-[0-9A-F-]+$/);
+    expect([s.username, s.passwordPresent, s.anonymous, s.version]).toEqual(['user', true, false, 5]);
+  });
+
+  it('suricata mqtt-connect-rules-2: CONNACK reason 134 (bad user name or password) is not accepted', async () => {
+    const [s] = await facts('suricata-verify/mqtt-connect-rules-2');
+    expect([s.connackCode, s.accepted]).toEqual([134, false]);
+    expect(s.payloadKinds).toEqual(['jpeg']); // the 35,758-byte JPEG PUBLISH
+  });
+
+  it('suricata mqtt-limit-2: 100,000-byte PUBLISHes across four segments, anonymous client P1', async () => {
+    const [s] = await facts('suricata-verify/mqtt-limit-2');
+    expect([s.clientId, s.anonymous, s.username]).toEqual(['P1', true, null]);
+    // tshark: PUBLISH foo 100,000 B each way, bar 1,000 B, baz 100 B.
+    expect(s.publishes).toBe(4);
+    expect(s.publishedBytes).toBe(201_100);
+    expect(s.topics).toEqual(['foo', 'bar', 'baz']);
+  });
+
+  it('suricata anomalies: missing_connect, unintroduced_message, invalid QoS, reserved type', async () => {
+    expect((await facts('suricata-verify/mqtt-events-missing-connect'))[0].anomalies).toContain('missing_connect');
+    expect((await facts('suricata-verify/mqtt-events-unintroduced'))[0].anomalies).toContain('unintroduced_message');
+    expect((await facts('suricata-verify/mqtt-events-invalid-qos'))[0].anomalies).toContain('invalid_qos_level');
+    expect((await facts('suricata-verify/mqtt-events-unassigned-msgtype'))[0].anomalies).toContain('unassigned_msg_type');
+    expect((await facts('suricata-verify/mqtt-ping'))[0].anomalies).toEqual(['unintroduced_message']);
+  });
+
+  it('never outputs a password: not in events, not in the report', async () => {
+    for (const c of ['suricata-verify/mqtt311-pub-userpass', 'suricata-verify/mqtt5-pub-userpass', 'ndpi/mqtt-vlan']) {
+      const { events, report } = await eventsOf(casePath(c));
+      const text = JSON.stringify(events) + JSON.stringify(report);
+      expect(text).not.toMatch(/"password"\s*:/i);
+      expect(text).not.toContain('"pass"');
+      expect(text).not.toContain('baabaablacksheep'); // nor a payload
+    }
+  });
+});
