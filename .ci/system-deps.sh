@@ -7,7 +7,7 @@ set -euo pipefail
 what=${1:-runtime}
 pkgs=(libpcap-dev python3 make g++)
 if [ "$what" = test ]; then
-  pkgs+=(tshark libndpi-bin tcpdump iproute2 iputils-ping time)
+  pkgs+=(tshark libndpi-bin tcpdump tcpreplay iproute2 iputils-ping time)
 fi
 
 missing=()

@@ -5,11 +5,13 @@
 import { isExactMqttRun, looksLikeConnect, parseMqtt } from './mqtt/parser.js';
 import { MqttSession } from './mqtt/state.js';
 import type { DatagramParser, FlowContext, StreamParser } from './parser-types.js';
+import { looksLikeTls, TlsSession } from './tls/state.js';
 
 const MQTT_PORTS = new Set([1883]);
 
 export function detectStream(ctx: FlowContext, dir: number, buf: Buffer, off: number, len: number): StreamParser | null {
   const end = off + len;
+  if (looksLikeTls(buf, off, len)) return new TlsSession(ctx);
   if (looksLikeConnect(buf, off, end)) return new MqttSession(ctx);
   // A session caught after its CONNECT: on the MQTT port, a well-formed packet is enough.
   if (MQTT_PORTS.has(ctx.origPort) || MQTT_PORTS.has(ctx.respPort)) {

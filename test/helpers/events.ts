@@ -40,6 +40,8 @@ export function oracleRows(text: string, section: string): OracleRow[] {
     if (bang >= 0) fieldText = fieldText.slice(0, bang);
     if (fieldText.startsWith('! ')) fieldText = '';
     fieldText = fieldText.replace(/payload="(?:[^"\\]|\\.)*"/g, '');
+    // Long values are shortened to "prefix...(len N)": keep that in one token.
+    fieldText = fieldText.replace(/\.\.\.\(len (\d+)\)/g, '...(len:$1)');
     const fields = new Map<string, string>();
     const flags = new Set<string>();
     for (const tok of fieldText.split(' ').filter(Boolean)) {
