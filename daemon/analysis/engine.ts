@@ -53,6 +53,8 @@ export class Engine implements PacketSink {
   readonly locality: Locality;
   readonly protocols: ProtocolStage;
   private readonly dissect: boolean;
+  /** Names the device resolved for the remote end of live internet flows, by slot. */
+  private readonly resolved = new Map<number, string>();
   firstTs = Infinity;
   lastTs = -Infinity;
   private nextExpiry = -Infinity;
@@ -154,6 +156,11 @@ export class Engine implements PacketSink {
     f.device[slot] = d.id;
     // Remember which side the device is on: bit 4 set when it is the responder.
     if (side === Side.Resp) f.locality[slot] |= 4;
+    if (this.dissect && !(origLocal && respLocal)) {
+      const remote = side === Side.Orig ? r : o;
+      const name = this.protocols.names.get(formatAddr(...(side === Side.Orig ? o : r)), formatAddr(remote[0], remote[1], remote[2], remote[3]));
+      if (name) this.resolved.set(slot, name);
+    }
     // A LAN peer answering a LAN device (the router, a NAS, a printer) is in the inventory too.
     if (side === Side.Orig && respLocal && !isGroupOrUnspecified(r[0], r[1], r[2], r[3])) this.host(r, f.respMac[slot], ts);
   }
@@ -183,6 +190,8 @@ export class Engine implements PacketSink {
   private flowEnd(slot: number, reason: EndReason): void {
     this.reassembler.finish(slot);
     const app = this.protocols.end(slot);
+    const resolved = this.resolved.get(slot) ?? null;
+    if (resolved) this.resolved.delete(slot);
     const f = this.flows;
     const d = f.device[slot] >= 0 ? this.devices.get(f.device[slot]) : undefined;
     if (d) {
@@ -194,6 +203,6 @@ export class Engine implements PacketSink {
       d.bytesDown += f.bytes[slot * 2 + (up ^ 1)];
       if (f.last[slot] > d.lastSeen) d.lastSeen = f.last[slot];
     }
-    if (this.hooks.flowEnded) this.hooks.flowEnded(flowRecord(f, slot, reason, d, app));
+    if (this.hooks.flowEnded) this.hooks.flowEnded(flowRecord(f, slot, reason, d, app, resolved));
   }
 }

@@ -28,7 +28,18 @@ function tcpFlagText(f: number): string {
   return s;
 }
 
-export function flowRecord(f: FlowTable, slot: number, reason: EndReason, device: Device | undefined, app: FlowAppFacts): FlowRecord {
+/** The name of the remote end: what the device resolved, else what it said in TLS or HTTP. */
+function hostname(resolved: string | null, facts: Record<string, unknown> | null): [string | null, FlowRecord['hostnameSource']] {
+  if (resolved) return [resolved, 'dns'];
+  const sni = (facts?.tls as { sni?: string | null } | undefined)?.sni;
+  if (sni) return [sni, 'sni'];
+  const host = (facts?.http as { host?: string | null } | undefined)?.host;
+  if (host) return [host, 'http'];
+  return [null, null];
+}
+
+export function flowRecord(f: FlowTable, slot: number, reason: EndReason, device: Device | undefined, app: FlowAppFacts, resolved: string | null = null): FlowRecord {
+  const [host, hostSource] = hostname(resolved, app.facts);
   const side = (s: 0 | 1): Endpoint => {
     const e = f.endpoint(slot, s);
     const mac = s === 0 ? f.origMac[slot] : f.respMac[slot];
@@ -57,6 +68,8 @@ export function flowRecord(f: FlowTable, slot: number, reason: EndReason, device
     lanSide: loc === 3 ? 'both' : loc === 1 ? 'orig' : loc === 2 ? 'resp' : 'none',
     internet: loc !== 3,
     device: device ? deviceKey(device) : null,
+    hostname: host,
+    hostnameSource: hostSource,
     deviceSide,
     counters: {
       orig: { packets: f.packets[k], bytes: f.bytes[k], payloadBytes: f.payloadBytes[k] },

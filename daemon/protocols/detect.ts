@@ -6,12 +6,37 @@ import { isExactMqttRun, looksLikeConnect, parseMqtt } from './mqtt/parser.js';
 import { MqttSession } from './mqtt/state.js';
 import type { DatagramParser, FlowContext, StreamParser } from './parser-types.js';
 import { looksLikeTls, TlsSession } from './tls/state.js';
+import { readName } from './dns/parser.js';
+import { DnsFlow } from './dns/state.js';
+
+function either(ctx: FlowContext, ports: number[]): boolean {
+  return ports.includes(ctx.origPort) || ports.includes(ctx.respPort);
+}
+
+/**
+ * The start of a length-framed DNS query over TCP (RFC 1035 §4.2.2): a length that covers at
+ * least this segment, a query header with one or more questions, and a readable first name.
+ */
+function looksLikeDnsTcp(buf: Buffer, off: number, len: number): boolean {
+  if (len < 17) return false;
+  const msgLen = buf.readUInt16BE(off);
+  if (msgLen < 17 || msgLen < len - 2) return false;
+  const flags = buf.readUInt16BE(off + 4);
+  if (flags & 0x8000 || ((flags >> 11) & 15) > 5 || buf.readUInt16BE(off + 6) === 0) return false;
+  try {
+    readName(buf, off + 2, off + 14, off + len);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const MQTT_PORTS = new Set([1883]);
 
 export function detectStream(ctx: FlowContext, dir: number, buf: Buffer, off: number, len: number): StreamParser | null {
   const end = off + len;
   if (looksLikeTls(buf, off, len)) return new TlsSession(ctx);
+  if (either(ctx, [53])) return DnsFlow.overTcp(ctx, ctx);
   if (looksLikeConnect(buf, off, end)) return new MqttSession(ctx);
   // A session caught after its CONNECT: on the MQTT port, a well-formed packet is enough.
   if (MQTT_PORTS.has(ctx.origPort) || MQTT_PORTS.has(ctx.respPort)) {
@@ -20,15 +45,17 @@ export function detectStream(ctx: FlowContext, dir: number, buf: Buffer, off: nu
   }
   // Elsewhere, a segment that is exactly a run of well-formed packets with valid flag bits.
   if (isExactMqttRun(buf, off, end)) return new MqttSession(ctx);
+  if (looksLikeDnsTcp(buf, off, len)) return DnsFlow.overTcp(ctx, ctx);
   void dir;
   return null;
 }
 
 export function detectDatagram(ctx: FlowContext, dir: number, buf: Buffer, off: number, len: number): DatagramParser | null {
-  void ctx;
   void dir;
   void buf;
   void off;
   void len;
+  if (either(ctx, [5353])) return new DnsFlow(ctx, 'mdns', null);
+  if (either(ctx, [53, 5355])) return new DnsFlow(ctx, 'dns', ctx);
   return null;
 }

@@ -11,6 +11,10 @@ export interface FlowContext {
   /** The flow's ports, originator first. */
   readonly origPort: number;
   readonly respPort: number;
+  /** IP address of the side sending in direction `dir`. */
+  ip(dir: number): string;
+  /** DNS: the client on side `clientDir` learnt that `name` is at `address`. */
+  answered(clientDir: number, name: string, address: string): void;
 }
 
 /** A TCP application parser: reassembled bytes in, events and facts out. */

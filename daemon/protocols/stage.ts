@@ -11,6 +11,7 @@ import { communityId } from './community-id.js';
 import type { EventSink, ProtocolEvent } from './events.js';
 import type { DatagramParser, FlowContext, StreamParser } from './parser-types.js';
 import { detectStream, detectDatagram } from './detect.js';
+import { NameMap } from './dns/name-map.js';
 
 /** Look at this many bytes of a TCP direction before giving up on recognising it. */
 const DETECT_BYTES = 2048;
@@ -45,6 +46,14 @@ class Ctx implements FlowContext {
     this.stage.reassembler?.stop(this.slot, 1);
     this.stage.stopDatagrams(this.slot);
   }
+  /** IP address of the side that sends in direction `dir`. */
+  ip(dir: number): string {
+    const e = this.stage.flowTable.endpoint(this.slot, dir === 0 ? 0 : 1);
+    return formatAddr(...e.words);
+  }
+  answered(clientDir: number, name: string, address: string): void {
+    this.stage.names.set(this.ip(clientDir), address, name);
+  }
   communityId(f: FlowTable): string {
     if (this.cid === null) {
       const o = f.endpoint(this.slot, 0);
@@ -63,6 +72,8 @@ export interface FlowAppFacts {
 
 export class ProtocolStage implements StreamConsumer {
   private readonly flows = new Map<number, FlowProto>();
+  /** Names LAN devices resolved, by (device address, answered address). */
+  readonly names = new NameMap();
   reassembler: TcpReassembler | null = null;
   /** Packet number (1-based) and time of the packet being processed, set by the engine. */
   frame = 0;
@@ -73,6 +84,10 @@ export class ProtocolStage implements StreamConsumer {
     private readonly table: () => FlowTable,
     private readonly sink: EventSink | null,
   ) {}
+
+  get flowTable(): FlowTable {
+    return this.table();
+  }
 
   private state(slot: number): FlowProto {
     let s = this.flows.get(slot);

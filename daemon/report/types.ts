@@ -91,6 +91,9 @@ export interface FlowRecord {
   lanSide: 'orig' | 'resp' | 'both' | 'none';
   internet: boolean;
   device: string | null;
+  /** Name of the remote end: resolved by the device (dns), else TLS SNI (sni) or HTTP Host (http). */
+  hostname: string | null;
+  hostnameSource: 'dns' | 'sni' | 'http' | null;
   deviceSide: 'orig' | 'resp' | null;
   counters: { orig: Counters; resp: Counters };
   firstSeen: string;

@@ -39,12 +39,19 @@ export function oracleRows(text: string, section: string): OracleRow[] {
     const bang = fieldText.indexOf(' ! ');
     if (bang >= 0) fieldText = fieldText.slice(0, bang);
     if (fieldText.startsWith('! ')) fieldText = '';
-    fieldText = fieldText.replace(/payload="(?:[^"\\]|\\.)*"/g, '');
+    // A quoted payload may itself hold quotes (JSON): it ends before the next "key=" or the end.
+    fieldText = fieldText.replace(/payload=".*?"(?= [A-Za-z_][\w.()]*=|$)/g, '');
     // Long values are shortened to "prefix...(len N)": keep that in one token.
     fieldText = fieldText.replace(/\.\.\.\(len (\d+)\)/g, '...(len:$1)');
     const fields = new Map<string, string>();
     const flags = new Set<string>();
-    for (const tok of fieldText.split(' ').filter(Boolean)) {
+    // Values may hold spaces (mDNS instance names, user agents): a token starts at "key=".
+    for (let tok of fieldText.trim().split(/ (?=[A-Za-z_][\w.()]*=)/).filter(Boolean)) {
+      let m: RegExpExecArray | null;
+      while ((m = / ([A-Z][A-Z_]{3,})$/.exec(tok))) {
+        flags.add(m[1]);
+        tok = tok.slice(0, m.index);
+      }
       const eq = tok.indexOf('=');
       if (eq > 0) fields.set(tok.slice(0, eq), tok.slice(eq + 1));
       else if (/^[A-Z_]+$/.test(tok)) flags.add(tok);
