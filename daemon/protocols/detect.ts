@@ -8,6 +8,7 @@ import type { DatagramParser, FlowContext, StreamParser } from './parser-types.j
 import { looksLikeTls, TlsSession } from './tls/state.js';
 import { readName } from './dns/parser.js';
 import { DnsFlow } from './dns/state.js';
+import { DhcpFlow, type DhcpObserver } from './dhcp/state.js';
 
 function either(ctx: FlowContext, ports: number[]): boolean {
   return ports.includes(ctx.origPort) || ports.includes(ctx.respPort);
@@ -50,11 +51,10 @@ export function detectStream(ctx: FlowContext, dir: number, buf: Buffer, off: nu
   return null;
 }
 
-export function detectDatagram(ctx: FlowContext, dir: number, buf: Buffer, off: number, len: number): DatagramParser | null {
+export function detectDatagram(ctx: FlowContext & DhcpObserver, dir: number, buf: Buffer, off: number, len: number): DatagramParser | null {
   void dir;
-  void buf;
-  void off;
-  void len;
+  if (either(ctx, [67, 68]) && len >= 240 && buf.readUInt32BE(off + 236) === 0x63825363) return new DhcpFlow(ctx, 'dhcp', ctx);
+  if (either(ctx, [546, 547])) return new DhcpFlow(ctx, 'dhcpv6', null);
   if (either(ctx, [5353])) return new DnsFlow(ctx, 'mdns', null);
   if (either(ctx, [53, 5355])) return new DnsFlow(ctx, 'dns', ctx);
   return null;

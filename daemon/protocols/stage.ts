@@ -12,6 +12,7 @@ import type { EventSink, ProtocolEvent } from './events.js';
 import type { DatagramParser, FlowContext, StreamParser } from './parser-types.js';
 import { detectStream, detectDatagram } from './detect.js';
 import { NameMap } from './dns/name-map.js';
+import type { Dhcp4Message } from './dhcp/parser.js';
 
 /** Look at this many bytes of a TCP direction before giving up on recognising it. */
 const DETECT_BYTES = 2048;
@@ -54,6 +55,9 @@ class Ctx implements FlowContext {
   answered(clientDir: number, name: string, address: string): void {
     this.stage.names.set(this.ip(clientDir), address, name);
   }
+  dhcpClient(m: Dhcp4Message): void {
+    this.stage.dhcpClients?.(m);
+  }
   communityId(f: FlowTable): string {
     if (this.cid === null) {
       const o = f.endpoint(this.slot, 0);
@@ -74,6 +78,8 @@ export class ProtocolStage implements StreamConsumer {
   private readonly flows = new Map<number, FlowProto>();
   /** Names LAN devices resolved, by (device address, answered address). */
   readonly names = new NameMap();
+  /** DHCP client messages and ACKs, for the device inventory. */
+  dhcpClients: ((m: Dhcp4Message) => void) | null = null;
   reassembler: TcpReassembler | null = null;
   /** Packet number (1-based) and time of the packet being processed, set by the engine. */
   frame = 0;
