@@ -9,6 +9,18 @@ import { looksLikeTls, TlsSession } from './tls/state.js';
 import { readName } from './dns/parser.js';
 import { DnsFlow } from './dns/state.js';
 import { DhcpFlow, type DhcpObserver } from './dhcp/state.js';
+import { parseHeaderBlock } from './http/message.js';
+import { HttpSession } from './http/state.js';
+import { looksLikeRtsp, RtspSession } from './rtsp/state.js';
+import { looksLikeSsdp, SsdpFlow } from './ssdp/state.js';
+
+/** An HTTP/1.x request or response start (RFC 9112 §3, §4). */
+function looksLikeHttp(buf: Buffer, off: number, len: number): boolean {
+  const head = buf.toString('latin1', off, off + Math.min(len, 16));
+  if (/^HTTP\/1\.[01] \d/.test(head)) return true;
+  if (!/^(GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH|CONNECT|TRACE|PROPFIND|SUBSCRIBE|NOTIFY) /.test(head)) return false;
+  return parseHeaderBlock(buf, off, off + len) !== 'not-http';
+}
 
 function either(ctx: FlowContext, ports: number[]): boolean {
   return ports.includes(ctx.origPort) || ports.includes(ctx.respPort);
@@ -37,6 +49,8 @@ const MQTT_PORTS = new Set([1883]);
 export function detectStream(ctx: FlowContext, dir: number, buf: Buffer, off: number, len: number): StreamParser | null {
   const end = off + len;
   if (looksLikeTls(buf, off, len)) return new TlsSession(ctx);
+  if (looksLikeRtsp(buf, off, len)) return new RtspSession(ctx);
+  if (looksLikeHttp(buf, off, len)) return new HttpSession(ctx);
   if (either(ctx, [53])) return DnsFlow.overTcp(ctx, ctx);
   if (looksLikeConnect(buf, off, end)) return new MqttSession(ctx);
   // A session caught after its CONNECT: on the MQTT port, a well-formed packet is enough.
@@ -56,6 +70,7 @@ export function detectDatagram(ctx: FlowContext & DhcpObserver, dir: number, buf
   if (either(ctx, [67, 68]) && len >= 240 && buf.readUInt32BE(off + 236) === 0x63825363) return new DhcpFlow(ctx, 'dhcp', ctx);
   if (either(ctx, [546, 547])) return new DhcpFlow(ctx, 'dhcpv6', null);
   if (either(ctx, [5353])) return new DnsFlow(ctx, 'mdns', null);
+  if (looksLikeSsdp(buf, off, len)) return new SsdpFlow(ctx);
   if (either(ctx, [53, 5355])) return new DnsFlow(ctx, 'dns', ctx);
   return null;
 }

@@ -1,0 +1,285 @@
+/**
+ * HTTP/1.x connections: requests and responses in order (pipelining included), bodies skipped by
+ * Content-Length or chunked framing. Reports method, Host, path, User-Agent, Content-Type, status,
+ * whether credentials were sent (`Authorization`: the scheme only, never the value) and MJPEG
+ * streams (multipart/x-mixed-replace). A `101 Switching Protocols` to WebSocket hands the frames
+ * over: to the MQTT dissector when the subprotocol is MQTT.
+ */
+import { MqttSession } from '../mqtt/state.js';
+import { type FlowContext, PendingBytes, type StreamParser } from '../parser-types.js';
+import { type HeaderBlock, header, parseHeaderBlock } from './message.js';
+import { WebSocketFramer } from './websocket.js';
+
+const SAMPLE = 20;
+const MAX_MESSAGES = 100;
+
+export interface HttpFacts {
+  host: string | null;
+  userAgent: string | null;
+  requests: number;
+  methods: string[];
+  paths: string[];
+  statuses: number[];
+  contentTypes: string[];
+  /** Authorization schemes sent (Basic, Digest, Bearer...): credentials crossed this flow. */
+  authorization: string[];
+  /** A multipart/x-mixed-replace response: an MJPEG camera stream. */
+  mjpeg: boolean;
+  /** FLV video (video/x-flv or an FLV signature) in a response. */
+  flv: boolean;
+  websocket: boolean;
+  websocketProtocol: string | null;
+  anomalies: string[];
+}
+
+const enum Body {
+  None,
+  Length,
+  Chunked,
+  /** Until the connection closes (a response with neither length nor chunking), or a stream. */
+  Unbounded,
+}
+
+export class HttpSession implements StreamParser {
+  app = 'http';
+  readonly encrypted = false;
+  private readonly pending = [new PendingBytes(64 * 1024), new PendingBytes(64 * 1024)];
+  private readonly bodyKind = [Body.None, Body.None];
+  private readonly bodyLeft = [0, 0];
+  private readonly chunkState = [0, 0];
+  private readonly methods: string[] = [];
+  private ws: WebSocketFramer | null = null;
+  private mqtt: MqttSession | null = null;
+  private wsRequested: string | null = null;
+  private readonly done = [false, false];
+  readonly f: HttpFacts = { host: null, userAgent: null, requests: 0, methods: [], paths: [], statuses: [], contentTypes: [], authorization: [], mjpeg: false, flv: false, websocket: false, websocketProtocol: null, anomalies: [] };
+
+  constructor(private readonly ctx: FlowContext) {
+    // Header blocks are small and bodies are skipped by arithmetic: follow the connection past the
+    // default depth, up to MAX_MESSAGES each way, so keep-alive connections are seen whole.
+    ctx.followAll();
+  }
+
+  private readonly messages = [0, 0];
+
+  data(dir: number, data: Buffer, off: number, len: number): void {
+    if (this.ws) return this.ws.data(dir, data, off, len);
+    if (this.done[dir]) return;
+    const v = this.pending[dir].join(data, off, len);
+    let p = v.off;
+    while (p < v.end && !this.done[dir] && !this.ws) {
+      if (this.bodyKind[dir] !== Body.None) {
+        p = this.skipBody(dir, v.buf, p, v.end);
+        continue;
+      }
+      const r = parseHeaderBlock(v.buf, p, v.end);
+      if (r === 'incomplete') break;
+      if (r === 'not-http' || r === 'too-large') {
+        this.note(dir, r === 'too-large' ? 'header block too large' : 'not an HTTP message');
+        this.done[dir] = true;
+        break;
+      }
+      p = r.end;
+      if (r.start.kind === 'request') this.request(dir, r);
+      else this.response(dir, r);
+      if (++this.messages[dir] >= MAX_MESSAGES) this.done[dir] = true;
+    }
+    const ws = this.ws as WebSocketFramer | null; // set inside the loop by a 101 response
+    if (ws && p < v.end) {
+      ws.data(dir, v.buf, p, v.end - p);
+      return;
+    }
+    if (!this.done[dir] && p < v.end && !this.pending[dir].keep(v.buf, p, v.end)) this.done[dir] = true;
+    if (this.done[0] && this.done[1]) this.ctx.stop();
+  }
+
+  gap(dir: number): void {
+    this.pending[dir].clear();
+    // After a hole the message boundaries are lost.
+    if (!this.ws) this.done[dir] = true;
+  }
+
+  private note(dir: number, anomaly: string): void {
+    if (!this.f.anomalies.includes(anomaly)) this.f.anomalies.push(anomaly);
+    this.ctx.emit('anomaly', { protocol: 'http', event: anomaly }, dir);
+  }
+
+  private request(dir: number, b: HeaderBlock): void {
+    const f = this.f;
+    const s = b.start;
+    f.requests++;
+    if (s.method && !f.methods.includes(s.method)) f.methods.push(s.method);
+    this.methods.push(s.method ?? '');
+    const path = s.uri ?? '';
+    if (f.paths.length < SAMPLE && !f.paths.includes(path)) f.paths.push(path);
+    const host = header(b, 'host');
+    const ua = header(b, 'user-agent');
+    if (host && !f.host) f.host = host;
+    if (ua && !f.userAgent) f.userAgent = ua;
+    const auth = header(b, 'authorization');
+    const scheme = auth ? auth.split(' ')[0] : null;
+    if (scheme && !f.authorization.includes(scheme)) f.authorization.push(scheme);
+    if (!s.version) this.note(dir, 'request line without protocol version');
+    const upgrade = header(b, 'upgrade');
+    if (upgrade?.toLowerCase() === 'websocket') this.wsRequested = header(b, 'sec-websocket-protocol');
+    this.ctx.emit(
+      'http',
+      {
+        kind: 'request',
+        method: s.method,
+        uri: s.uri,
+        version: s.version,
+        host,
+        userAgent: ua,
+        contentType: header(b, 'content-type'),
+        contentLength: numberOrNull(header(b, 'content-length')),
+        // The scheme says credentials were sent; the credentials themselves are never kept.
+        authorization: scheme,
+        upgrade,
+        websocketProtocol: header(b, 'sec-websocket-protocol'),
+        headers: b.headers.length,
+      },
+      dir,
+    );
+    this.startBody(dir, b, false, s.method ?? '');
+  }
+
+  private response(dir: number, b: HeaderBlock): void {
+    const f = this.f;
+    const status = b.start.status ?? 0;
+    if (!f.statuses.includes(status) && f.statuses.length < SAMPLE) f.statuses.push(status);
+    const ctype = header(b, 'content-type');
+    if (ctype && !f.contentTypes.includes(ctype) && f.contentTypes.length < SAMPLE) f.contentTypes.push(ctype);
+    if (ctype && /multipart\/x-mixed-replace/i.test(ctype)) f.mjpeg = true;
+    if (ctype && /video\/x-flv/i.test(ctype)) f.flv = true;
+    const upgrade = header(b, 'upgrade');
+    const method = status >= 200 || status === 101 ? (this.methods.shift() ?? '') : (this.methods[0] ?? '');
+    this.ctx.emit(
+      'http',
+      { kind: 'response', status, reason: b.start.reason, version: b.start.version, server: header(b, 'server'), contentType: ctype, contentLength: numberOrNull(header(b, 'content-length')), upgrade, websocketProtocol: header(b, 'sec-websocket-protocol') },
+      dir,
+    );
+    if (status === 101 && upgrade?.toLowerCase() === 'websocket') {
+      this.startWebSocket(header(b, 'sec-websocket-protocol') ?? this.wsRequested);
+      return;
+    }
+    const noBody = method === 'HEAD' || (status >= 100 && status < 200) || status === 204 || status === 304;
+    if (!noBody) this.startBody(dir, b, true, method);
+  }
+
+  private startBody(dir: number, b: HeaderBlock, isResponse: boolean, method: string): void {
+    const te = header(b, 'transfer-encoding');
+    const cl = numberOrNull(header(b, 'content-length'));
+    if (te && /chunked/i.test(te)) {
+      this.bodyKind[dir] = Body.Chunked;
+      this.chunkState[dir] = 0;
+    } else if (cl !== null && cl > 0) {
+      this.bodyKind[dir] = Body.Length;
+      this.bodyLeft[dir] = cl;
+    } else if (isResponse && cl === null && method !== 'CONNECT') {
+      this.bodyKind[dir] = Body.Unbounded;
+      this.sniffBody = true;
+    }
+  }
+
+  private sniffBody = false;
+
+  private skipBody(dir: number, buf: Buffer, p: number, end: number): number {
+    switch (this.bodyKind[dir]) {
+      case Body.Length: {
+        if (this.sniffFlv(buf, p, end)) this.f.flv = true;
+        const n = Math.min(this.bodyLeft[dir], end - p);
+        this.bodyLeft[dir] -= n;
+        if (this.bodyLeft[dir] === 0) this.bodyKind[dir] = Body.None;
+        return p + n;
+      }
+      case Body.Chunked:
+        return this.skipChunked(dir, buf, p, end);
+      default:
+        if (this.sniffBody && this.sniffFlv(buf, p, end)) this.f.flv = true;
+        this.sniffBody = false;
+        this.done[dir] = true; // a streamed body: nothing more to read in this direction
+        return end;
+    }
+  }
+
+  private sniffFlv(buf: Buffer, p: number, end: number): boolean {
+    // FLV header (Adobe FLV spec §E.2): "FLV", version 1.
+    return end - p >= 4 && buf[p] === 0x46 && buf[p + 1] === 0x4c && buf[p + 2] === 0x56 && buf[p + 3] === 1;
+  }
+
+  /** Chunked transfer coding (RFC 9112 §7.1): size line, data, CRLF; size 0 then trailers end it. */
+  private skipChunked(dir: number, buf: Buffer, p: number, end: number): number {
+    while (p < end) {
+      if (this.bodyLeft[dir] > 0) {
+        const n = Math.min(this.bodyLeft[dir], end - p);
+        this.bodyLeft[dir] -= n;
+        p += n;
+        continue;
+      }
+      const nl = buf.indexOf(10, p);
+      if (nl < 0 || nl >= end) {
+        if (end - p > 1024) this.done[dir] = true;
+        this.pending[dir].keep(buf, p, end);
+        return end;
+      }
+      const line = buf.toString('latin1', p, nl).trim();
+      p = nl + 1;
+      if (this.chunkState[dir] === 2) {
+        // trailers: end at the empty line
+        if (line === '') {
+          this.bodyKind[dir] = Body.None;
+          return p;
+        }
+        continue;
+      }
+      if (line === '' && this.chunkState[dir] === 1) {
+        this.chunkState[dir] = 0; // CRLF after chunk data
+        continue;
+      }
+      const size = parseInt(line.split(';')[0], 16);
+      if (!Number.isFinite(size) || size < 0) {
+        this.note(dir, 'bad chunk size');
+        this.done[dir] = true;
+        return end;
+      }
+      if (size === 0) this.chunkState[dir] = 2;
+      else {
+        this.bodyLeft[dir] = size;
+        this.chunkState[dir] = 1;
+      }
+    }
+    return p;
+  }
+
+  private startWebSocket(protocol: string | null): void {
+    this.f.websocket = true;
+    this.f.websocketProtocol = protocol;
+    const isMqtt = protocol !== null && /(^|,\s*)mqtt(v3\.1)?(\s*,|$)/i.test(protocol);
+    if (isMqtt) {
+      this.app = 'mqtt-ws';
+      this.mqtt = new MqttSession(this.ctx);
+    } else {
+      this.app = 'websocket';
+      this.ctx.followAll();
+    }
+    this.ws = new WebSocketFramer({
+      payload: (dir, buf, off, len) => this.mqtt?.data(dir, buf, off, len),
+      frame: (dir, opcode, length, masked) => {
+        if (!this.mqtt) this.ctx.emit('websocket', { opcode, length, masked }, dir);
+      },
+    });
+  }
+
+  facts(): Record<string, unknown> {
+    const out: Record<string, unknown> = { http: this.f };
+    if (this.mqtt) Object.assign(out, this.mqtt.facts());
+    return out;
+  }
+}
+
+function numberOrNull(v: string | null): number | null {
+  if (v === null) return null;
+  const n = Number(v.trim());
+  return Number.isFinite(n) && n >= 0 ? n : null;
+}
