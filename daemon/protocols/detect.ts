@@ -13,6 +13,13 @@ import { parseHeaderBlock } from './http/message.js';
 import { HttpSession } from './http/state.js';
 import { looksLikeRtsp, RtspSession } from './rtsp/state.js';
 import { looksLikeSsdp, SsdpFlow } from './ssdp/state.js';
+import { ppppFlow, looksLikePppp } from './pppp/state.js';
+import { looksLikeQuic, QuicFlow } from './quic/detect.js';
+import { looksLikeRtmp, RtmpSession } from './rtmp/state.js';
+import { parseRtcp, parseRtp } from './rtp/parser.js';
+import { RtpFlow } from './rtp/state.js';
+import { looksLikeStun, StunFlow } from './stun/state.js';
+import { looksLikeTuya, TuyaFlow } from './tuya/state.js';
 
 /** An HTTP/1.x request or response start (RFC 9112 §3, §4). */
 function looksLikeHttp(buf: Buffer, off: number, len: number): boolean {
@@ -60,6 +67,7 @@ export function detectStream(ctx: FlowContext, dir: number, buf: Buffer, off: nu
   }
   // Elsewhere, a segment that is exactly a run of well-formed packets with valid flag bits.
   if (isExactMqttRun(buf, off, end)) return new MqttSession(ctx);
+  if (dir === 0 && looksLikeRtmp(buf, off, len, ctx.respPort)) return new RtmpSession(ctx);
   if (looksLikeDnsTcp(buf, off, len)) return DnsFlow.overTcp(ctx, ctx);
   void dir;
   return null;
@@ -71,6 +79,13 @@ export function detectDatagram(ctx: FlowContext & DhcpObserver, dir: number, buf
   if (either(ctx, [546, 547])) return new DhcpFlow(ctx, 'dhcpv6', null);
   if (either(ctx, [5353])) return new DnsFlow(ctx, 'mdns', null);
   if (looksLikeSsdp(buf, off, len)) return new SsdpFlow(ctx);
+  const expected = ctx.expectedApp();
+  if (expected) return new RtpFlow(ctx, expected);
+  if (looksLikeStun(buf, off, len)) return new StunFlow(ctx);
+  if (looksLikeTuya(buf, off, len)) return new TuyaFlow(ctx);
+  if (looksLikePppp(buf, off, len)) return new ppppFlow(ctx);
+  if (either(ctx, [443, 4433, 8443]) && looksLikeQuic(buf, off, len)) return new QuicFlow(ctx);
+  if (parseRtp(buf, off, len) || parseRtcp(buf, off, len)) return new RtpFlow(ctx, null);
   if (either(ctx, [53, 5355])) return new DnsFlow(ctx, 'dns', ctx);
   return null;
 }

@@ -15,6 +15,10 @@ export interface FlowContext {
   ip(dir: number): string;
   /** DNS: the client on side `clientDir` learnt that `name` is at `address`. */
   answered(clientDir: number, name: string, address: string): void;
+  /** RTSP: media for this session will use `address`:`port`. */
+  expect(address: string, port: number, app: 'rtp' | 'rtcp'): void;
+  /** Whether an RTSP session announced one of this flow's endpoints. */
+  expectedApp(): 'rtp' | 'rtcp' | null;
 }
 
 /** A TCP application parser: reassembled bytes in, events and facts out. */
@@ -29,7 +33,8 @@ export interface StreamParser {
 
 /** A UDP application parser: one datagram at a time. */
 export interface DatagramParser {
-  readonly app: string;
+  /** null while the parser is not sure the flow is its protocol (RTP needs two packets). */
+  readonly app: string | null;
   readonly encrypted: boolean;
   datagram(dir: number, buf: Buffer, off: number, len: number): void;
   facts(): Record<string, unknown> | null;

@@ -55,6 +55,19 @@ class Ctx implements FlowContext {
   answered(clientDir: number, name: string, address: string): void {
     this.stage.names.set(this.ip(clientDir), address, name);
   }
+  expect(address: string, port: number, app: 'rtp' | 'rtcp'): void {
+    if (this.stage.expected.size > 10_000) this.stage.expected.clear();
+    this.stage.expected.set(`${address}|${port}`, app);
+  }
+  expectedApp(): 'rtp' | 'rtcp' | null {
+    const f = this.stage.flowTable;
+    for (const side of [0, 1] as const) {
+      const e = f.endpoint(this.slot, side);
+      const app = this.stage.expected.get(`${formatAddr(...e.words)}|${e.port}`);
+      if (app) return app;
+    }
+    return null;
+  }
   dhcpClient(m: Dhcp4Message): void {
     this.stage.dhcpClients?.(m);
   }
@@ -78,6 +91,8 @@ export class ProtocolStage implements StreamConsumer {
   private readonly flows = new Map<number, FlowProto>();
   /** Names LAN devices resolved, by (device address, answered address). */
   readonly names = new NameMap();
+  /** Ports an RTSP session announced for RTP/RTCP, by "address|port". */
+  readonly expected = new Map<string, 'rtp' | 'rtcp'>();
   /** DHCP client messages and ACKs, for the device inventory. */
   dhcpClients: ((m: Dhcp4Message) => void) | null = null;
   reassembler: TcpReassembler | null = null;
@@ -154,7 +169,7 @@ export class ProtocolStage implements StreamConsumer {
     const s = this.flows.get(slot);
     this.flows.delete(slot);
     const p = s?.stream ?? s?.datagram;
-    if (!p) return { app: null, encrypted: null, facts: null };
+    if (!p || p.app === null) return { app: null, encrypted: null, facts: null };
     return { app: p.app, encrypted: p.encrypted, facts: p.facts() };
   }
 

@@ -79,6 +79,7 @@ export class RtspSession implements StreamParser {
       };
       const transport = get('transport');
       add(f.transports, transport);
+      if (transport) this.announce(dir, r.start.kind === 'request', transport);
       if (r.start.kind === 'request') {
         add(f.urls, r.start.uri);
         add(f.methods, r.start.method);
@@ -106,6 +107,22 @@ export class RtspSession implements StreamParser {
   gap(dir: number): void {
     this.pending[dir].clear();
     this.skip[dir] = 0;
+  }
+
+  /** Transport client_port / server_port (RFC 2326 §12.39): RTP on the even port, RTCP on the next. */
+  private announce(dir: number, fromClient: boolean, transport: string): void {
+    for (const [key, clientSide] of [
+      ['client_port', true],
+      ['server_port', false],
+    ] as const) {
+      const m = new RegExp(`${key}=(\\d+)(?:-(\\d+))?`).exec(transport);
+      if (!m) continue;
+      // The side that owns the ports: the client, or the server, of this RTSP connection.
+      const senderIsOwner = fromClient === clientSide;
+      const ip = this.ctx.ip(senderIsOwner ? dir : dir ^ 1);
+      this.ctx.expect(ip, Number(m[1]), 'rtp');
+      this.ctx.expect(ip, m[2] ? Number(m[2]) : Number(m[1]) + 1, 'rtcp');
+    }
   }
 
   facts(): Record<string, unknown> {
