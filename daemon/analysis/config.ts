@@ -11,6 +11,8 @@ export interface EngineConfig {
   streamDepth: number;
   /** Prefixes that count as LAN beyond the private ranges. */
   lanPrefixes: Prefix[];
+  /** Seed of the Community ID flow hash (0 unless all tools of a site agree on another). */
+  communityIdSeed: number;
 }
 
 export const DEFAULT_CONFIG: EngineConfig = {
@@ -19,6 +21,7 @@ export const DEFAULT_CONFIG: EngineConfig = {
   timeouts: DEFAULT_TIMEOUTS,
   streamDepth: DEFAULT_REASSEMBLY.depth,
   lanPrefixes: [],
+  communityIdSeed: 0,
 };
 
 export function withLanPrefixes(config: EngineConfig, cidrs: string[]): EngineConfig {

@@ -46,8 +46,13 @@ export function buildProgram(): Command {
     .option('--max-devices <n>', 'device table size', positiveInt('--max-devices'), DEFAULT_CONFIG.maxDevices)
     .option('--stream-depth <bytes>', 'bytes of each TCP direction reassembled', positiveInt('--stream-depth'), DEFAULT_CONFIG.streamDepth)
     .option('--top <n>', 'flows listed in the summary', positiveInt('--top'), 10)
-    .action(async (capture: string, o: { json?: boolean; events?: boolean; lan: string[]; maxFlows: number; maxDevices: number; streamDepth: number; top: number }) => {
-      let config: EngineConfig = { ...DEFAULT_CONFIG, maxFlows: o.maxFlows, maxDevices: o.maxDevices, streamDepth: o.streamDepth };
+    .option('--community-id-seed <n>', 'seed of the Community ID hash in events', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('--community-id-seed must be 0 to 65535');
+      return n;
+    }, 0)
+    .action(async (capture: string, o: { json?: boolean; events?: boolean; lan: string[]; maxFlows: number; maxDevices: number; streamDepth: number; top: number; communityIdSeed: number }) => {
+      let config: EngineConfig = { ...DEFAULT_CONFIG, maxFlows: o.maxFlows, maxDevices: o.maxDevices, streamDepth: o.streamDepth, communityIdSeed: o.communityIdSeed };
       try {
         config = withLanPrefixes(config, o.lan);
       } catch (e) {

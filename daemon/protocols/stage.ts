@@ -75,7 +75,7 @@ class Ctx implements FlowContext {
     if (this.cid === null) {
       const o = f.endpoint(this.slot, 0);
       const r = f.endpoint(this.slot, 1);
-      this.cid = communityId(f.proto[this.slot], formatAddr(...o.words), formatAddr(...r.words), o.port, r.port);
+      this.cid = communityId(f.proto[this.slot], formatAddr(...o.words), formatAddr(...r.words), o.port, r.port, this.stage.communityIdSeed);
     }
     return this.cid;
   }
@@ -104,6 +104,7 @@ export class ProtocolStage implements StreamConsumer {
   constructor(
     private readonly table: () => FlowTable,
     private readonly sink: EventSink | null,
+    readonly communityIdSeed = 0,
   ) {}
 
   get flowTable(): FlowTable {

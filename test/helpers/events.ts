@@ -1,11 +1,12 @@
 /** Runs the engine on a capture and collects its protocol events and flow records. */
 import { analyzeCapture } from '../../daemon/analysis/analyze.js';
 import type { ProtocolEvent } from '../../daemon/protocols/events.js';
+import { DEFAULT_CONFIG, type EngineConfig } from '../../daemon/analysis/config.js';
 import type { AnalysisReport } from '../../daemon/report/types.js';
 
-export async function eventsOf(file: string): Promise<{ events: ProtocolEvent[]; report: AnalysisReport }> {
+export async function eventsOf(file: string, config?: Partial<EngineConfig>): Promise<{ events: ProtocolEvent[]; report: AnalysisReport }> {
   const events: ProtocolEvent[] = [];
-  const report = await analyzeCapture(file, { events: (e) => events.push(e) });
+  const report = await analyzeCapture(file, { events: (e) => events.push(e), config: { ...DEFAULT_CONFIG, ...config } });
   return { events, report };
 }
 
