@@ -7,7 +7,7 @@ set -euo pipefail
 what=${1:-runtime}
 pkgs=(libpcap-dev python3 make g++)
 if [ "$what" = test ]; then
-  pkgs+=(tshark libndpi-bin tcpdump tcpreplay iproute2 iputils-ping time)
+  pkgs+=(tshark libndpi-bin tcpdump tcpreplay iproute2 iputils-ping time mosquitto mosquitto-clients dnsmasq-base isc-dhcp-client bind9-dnsutils ffmpeg openssl curl python3-paho-mqtt)
 fi
 
 missing=()
