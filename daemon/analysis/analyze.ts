@@ -31,6 +31,27 @@ export async function analyzeCapture(source: string, opts: AnalyzeOptions = {}):
   return buildReport(read, engine, flows);
 }
 
+/**
+ * The same analysis for JSON output: each flow is serialised as it ends, so that a long capture
+ * keeps compact strings rather than object graphs (less memory, less garbage collection). The
+ * strings are those JSON.stringify gives for report.flows, in flow id order.
+ */
+export async function analyzeCaptureToJson(source: string, opts: AnalyzeOptions = {}): Promise<{ report: AnalysisReport; flowJson: string[] }> {
+  const flowJson: string[] = [];
+  const ids: number[] = [];
+  const engine = new Engine(opts.config ?? DEFAULT_CONFIG, {
+    events: opts.events,
+    flowEnded: (r) => {
+      ids.push(r.id);
+      flowJson.push(JSON.stringify(r));
+    },
+  });
+  const read = await readCapture(source, engine, opts);
+  engine.finish();
+  const order = ids.map((id, i) => [id, i]).sort((a, b) => a[0] - b[0]);
+  return { report: buildReport(read, engine, []), flowJson: order.map(([, i]) => flowJson[i]) };
+}
+
 export function buildReport(read: CaptureReadResult, engine: Engine, flows: FlowRecord[]): AnalysisReport {
   const st = engine.decoder.stats;
   const rs = engine.reassembler.stats;

@@ -14,8 +14,11 @@ export function protoName(p: number): string {
   return PROTO_NAMES[p] ?? `ip-proto-${p}`;
 }
 
+const scratch = new Date(0);
+
 export function isoTime(ts: number): string {
-  return new Date(ts * 1000).toISOString();
+  scratch.setTime(ts * 1000);
+  return scratch.toISOString();
 }
 
 function tcpFlagText(f: number): string {

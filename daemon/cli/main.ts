@@ -5,7 +5,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createRequire } from 'node:module';
 import { DEFAULT_CONFIG, type EngineConfig, withLanPrefixes } from '../analysis/config.js';
-import { analyzeCapture } from '../analysis/analyze.js';
+import { analyzeCapture, analyzeCaptureToJson } from '../analysis/analyze.js';
 import { InputError } from '../capture/errors.js';
 import { LineWriter, writeReportJson } from '../report/json-output.js';
 import { renderSummary } from '../report/summary.js';
@@ -61,18 +61,22 @@ export function buildProgram(): Command {
       if (o.json && o.events) throw new InputError('--events', 'cannot be combined with --json: choose one output');
       const bar = process.stderr.isTTY && capture !== '-' ? progressBar(process.stderr, 'analysing') : null;
       const lines = o.events ? new LineWriter(1) : null;
-      const report = await analyzeCapture(capture, {
+      const opts = {
         config,
-        events: lines ? (ev) => lines.write(JSON.stringify(ev)) : undefined,
-        onProgress: bar ? (d, t) => bar.update(d, t) : undefined,
-      });
+        events: lines ? (ev: object) => lines.write(JSON.stringify(ev)) : undefined,
+        onProgress: bar ? (d: number, t: number) => bar.update(d, t) : undefined,
+      };
+      let flowJson: string[] | undefined;
+      let report;
+      if (o.json) ({ report, flowJson } = await analyzeCaptureToJson(capture, opts));
+      else report = await analyzeCapture(capture, opts);
       bar?.clear();
       if (report.capture.cut) {
         const c = report.capture.cut;
         process.stderr.write(`vigie: warning: ${capture}: cut at byte ${c.offset} after packet ${c.afterPacket}: ${c.reason}; analysed what came before\n`);
       }
       if (lines) lines.flush();
-      else if (o.json) writeReportJson(report, 1);
+      else if (o.json) writeReportJson(report, 1, flowJson);
       else process.stdout.write(renderSummary(report, o.top));
     });
   return program;

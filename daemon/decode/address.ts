@@ -37,8 +37,20 @@ export function formatAddr(w0: number, w1: number, w2: number, w3: number): stri
   return isV4Mapped(w0, w1, w2) ? formatIpv4(w3) : formatIpv6(w0, w1, w2, w3);
 }
 
+/** Recently formatted MACs: a home has few, and reports name each one many times. */
+const macText = new Map<number, string>();
+
 export function formatMac(mac: number): string {
   if (mac < 0) return '';
+  const known = macText.get(mac);
+  if (known !== undefined) return known;
+  if (macText.size > 4096) macText.clear();
+  const text = formatMacUncached(mac);
+  macText.set(mac, text);
+  return text;
+}
+
+function formatMacUncached(mac: number): string {
   const hi = Math.floor(mac / 4294967296);
   const lo = mac >>> 0;
   const b = [hi >>> 8, hi & 255, lo >>> 24, (lo >>> 16) & 255, (lo >>> 8) & 255, lo & 255];

@@ -29,9 +29,16 @@ function looksLikeHttp(buf: Buffer, off: number, len: number): boolean {
   return parseHeaderBlock(buf, off, off + len) !== 'not-http';
 }
 
-function either(ctx: FlowContext, ports: number[]): boolean {
+function either(ctx: FlowContext, ports: readonly number[]): boolean {
   return ports.includes(ctx.origPort) || ports.includes(ctx.respPort);
 }
+
+const DHCP4 = [67, 68] as const;
+const DHCP6 = [546, 547] as const;
+const MDNS = [5353] as const;
+const DNS = [53, 5355] as const;
+const DNS_TCP = [53] as const;
+const QUIC = [443, 4433, 8443] as const;
 
 /**
  * The start of a length-framed DNS query over TCP (RFC 1035 §4.2.2): a length that covers at
@@ -58,7 +65,7 @@ export function detectStream(ctx: FlowContext, dir: number, buf: Buffer, off: nu
   if (looksLikeTls(buf, off, len)) return new TlsSession(ctx);
   if (looksLikeRtsp(buf, off, len)) return new RtspSession(ctx);
   if (looksLikeHttp(buf, off, len)) return new HttpSession(ctx);
-  if (either(ctx, [53])) return DnsFlow.overTcp(ctx, ctx);
+  if (either(ctx, DNS_TCP)) return DnsFlow.overTcp(ctx, ctx);
   if (looksLikeConnect(buf, off, end)) return new MqttSession(ctx);
   // A session caught after its CONNECT: on the MQTT port, a well-formed packet is enough.
   if (MQTT_PORTS.has(ctx.origPort) || MQTT_PORTS.has(ctx.respPort)) {
@@ -75,17 +82,17 @@ export function detectStream(ctx: FlowContext, dir: number, buf: Buffer, off: nu
 
 export function detectDatagram(ctx: FlowContext & DhcpObserver, dir: number, buf: Buffer, off: number, len: number): DatagramParser | null {
   void dir;
-  if (either(ctx, [67, 68]) && len >= 240 && buf.readUInt32BE(off + 236) === 0x63825363) return new DhcpFlow(ctx, 'dhcp', ctx);
-  if (either(ctx, [546, 547])) return new DhcpFlow(ctx, 'dhcpv6', null);
-  if (either(ctx, [5353])) return new DnsFlow(ctx, 'mdns', null);
+  if (either(ctx, DHCP4) && len >= 240 && buf.readUInt32BE(off + 236) === 0x63825363) return new DhcpFlow(ctx, 'dhcp', ctx);
+  if (either(ctx, DHCP6)) return new DhcpFlow(ctx, 'dhcpv6', null);
+  if (either(ctx, MDNS)) return new DnsFlow(ctx, 'mdns', null);
   if (looksLikeSsdp(buf, off, len)) return new SsdpFlow(ctx);
   const expected = ctx.expectedApp();
   if (expected) return new RtpFlow(ctx, expected);
   if (looksLikeStun(buf, off, len)) return new StunFlow(ctx);
   if (looksLikeTuya(buf, off, len)) return new TuyaFlow(ctx);
   if (looksLikePppp(buf, off, len)) return new ppppFlow(ctx);
-  if (either(ctx, [443, 4433, 8443]) && looksLikeQuic(buf, off, len)) return new QuicFlow(ctx);
+  if (either(ctx, QUIC) && looksLikeQuic(buf, off, len)) return new QuicFlow(ctx);
   if (parseRtp(buf, off, len) || parseRtcp(buf, off, len)) return new RtpFlow(ctx, null);
-  if (either(ctx, [53, 5355])) return new DnsFlow(ctx, 'dns', ctx);
+  if (either(ctx, DNS)) return new DnsFlow(ctx, 'dns', ctx);
   return null;
 }

@@ -1,9 +1,15 @@
 /** What a protocol module plugs into the protocol stage with. */
 
+export type EventFields = Record<string, unknown> | (() => Record<string, unknown>);
+
 /** Given by the stage to a flow's parser: how it reports and steers reassembly. */
 export interface FlowContext {
-  /** Reports a protocol event for the current packet; dir 0 is originator to responder. */
-  emit(type: string, fields: Record<string, unknown>, dir: number): void;
+  /**
+   * Reports a protocol event for the current packet; dir 0 is originator to responder. Fields
+   * may be given as a function, called only when someone listens (`--events`): building them is
+   * then skipped on the hot path.
+   */
+  emit(type: string, fields: EventFields, dir: number): void;
   /** Keep reassembling this flow past the default depth (for session protocols like MQTT). */
   followAll(): void;
   /** Nothing more is needed from this flow's payload. */

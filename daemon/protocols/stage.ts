@@ -9,7 +9,7 @@ import type { FlowTable } from '../flows/flow-table.js';
 import type { StreamConsumer, TcpReassembler } from '../flows/tcp-reassembly.js';
 import { communityId } from './community-id.js';
 import type { EventSink, ProtocolEvent } from './events.js';
-import type { DatagramParser, FlowContext, StreamParser } from './parser-types.js';
+import type { DatagramParser, EventFields, FlowContext, StreamParser } from './parser-types.js';
 import { detectStream, detectDatagram } from './detect.js';
 import { NameMap } from './dns/name-map.js';
 import type { Dhcp4Message } from './dhcp/parser.js';
@@ -35,7 +35,7 @@ class Ctx implements FlowContext {
     readonly origPort: number,
     readonly respPort: number,
   ) {}
-  emit(type: string, fields: Record<string, unknown>, dir: number): void {
+  emit(type: string, fields: EventFields, dir: number): void {
     this.stage.emit(this, type, fields, dir);
   }
   followAll(): void {
@@ -115,7 +115,8 @@ export class ProtocolStage implements StreamConsumer {
     let s = this.flows.get(slot);
     if (!s) {
       const f = this.table();
-      const ctx = new Ctx(this, slot, f.endpoint(slot, 0).port, f.endpoint(slot, 1).port);
+      const aIsOrig = f.origIsA[slot] === 1;
+      const ctx = new Ctx(this, slot, aIsOrig ? f.portA[slot] : f.portB[slot], aIsOrig ? f.portB[slot] : f.portA[slot]);
       s = { ctx, stream: null, datagram: null, looked: [0, 0], none: false };
       this.flows.set(slot, s);
     }
@@ -174,9 +175,10 @@ export class ProtocolStage implements StreamConsumer {
     return { app: p.app, encrypted: p.encrypted, facts: p.facts() };
   }
 
-  emit(ctx: Ctx, type: string, fields: Record<string, unknown>, dir: number): void {
+  emit(ctx: Ctx, type: string, fields: EventFields, dir: number): void {
     this.events++;
     if (!this.sink) return;
+    if (typeof fields === 'function') fields = fields();
     const f = this.table();
     const a = f.endpoint(ctx.slot, dir === 0 ? 0 : 1);
     const b = f.endpoint(ctx.slot, dir === 0 ? 1 : 0);

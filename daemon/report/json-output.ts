@@ -7,12 +7,13 @@ import type { AnalysisReport } from './types.js';
 
 const BATCH = 512;
 
-export function writeReportJson(report: AnalysisReport, fd: number): void {
+export function writeReportJson(report: AnalysisReport, fd: number, flowJson?: string[]): void {
   const { flows, alerts, ...head } = report;
   const headText = JSON.stringify(head);
   writeAll(fd, `${headText.slice(0, -1)},"flows":[`);
-  for (let i = 0; i < flows.length; i += BATCH) {
-    const part = flows.slice(i, i + BATCH).map((f) => JSON.stringify(f)).join(',');
+  const texts = flowJson ?? flows.map((f) => JSON.stringify(f));
+  for (let i = 0; i < texts.length; i += BATCH) {
+    const part = texts.slice(i, i + BATCH).join(',');
     writeAll(fd, i === 0 ? part : `,${part}`);
   }
   writeAll(fd, `],"alerts":${JSON.stringify(alerts)}}\n`);

@@ -12,7 +12,7 @@ import { generate } from './home-capture.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const outDir = path.join(here, 'out');
-const runs = Number(process.env.RUNS ?? 3);
+const runs = Number(process.env.RUNS ?? 5);
 const capture = path.join(outDir, 'home.pcap');
 const GENERATOR_VERSION = '1';
 

@@ -60,7 +60,7 @@ export class DhcpFlow implements DatagramParser {
       f.requestedIp = m.requestedIp ?? f.requestedIp;
     } else if (m.messageType === 5 && m.yiaddr !== '0.0.0.0') f.assignedIp = m.yiaddr;
     if (m.op === 1 || m.messageType === 5) this.observer?.dhcpClient(m);
-    this.ctx.emit('dhcp', { ...m, messageType: type, messageTypeCode: m.messageType, op: m.op === 1 ? 'request' : 'reply' }, dir);
+    this.ctx.emit('dhcp', () => ({ ...m, messageType: type, messageTypeCode: m.messageType, op: m.op === 1 ? 'request' : 'reply' }), dir);
   }
 
   private v6(dir: number, buf: Buffer, off: number, len: number): void {

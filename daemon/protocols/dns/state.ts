@@ -30,7 +30,8 @@ function recordEvent(r: DnsRecord): Record<string, unknown> {
 
 export class DnsFlow implements DatagramParser, StreamParser {
   readonly encrypted = false;
-  private readonly pending = [new PendingBytes(65537), new PendingBytes(65537)];
+  /** Only DNS over TCP needs to hold partial messages. */
+  private pending: PendingBytes[] | null = null;
   readonly f: DnsFacts = { queries: [], answers: 0, rcodes: [], malformed: 0, services: [], instances: [], models: [] };
 
   constructor(
@@ -50,6 +51,7 @@ export class DnsFlow implements DatagramParser, StreamParser {
   }
 
   data(dir: number, data: Buffer, off: number, len: number): void {
+    this.pending ??= [new PendingBytes(65537), new PendingBytes(65537)];
     const v = this.pending[dir].join(data, off, len);
     let p = v.off;
     while (v.end - p >= 2) {
@@ -62,7 +64,7 @@ export class DnsFlow implements DatagramParser, StreamParser {
   }
 
   gap(dir: number): void {
-    this.pending[dir].clear();
+    this.pending?.[dir].clear();
   }
 
   private message(dir: number, buf: Buffer, off: number, end: number): void {
@@ -84,7 +86,7 @@ export class DnsFlow implements DatagramParser, StreamParser {
     if (this.app === 'mdns') this.services(m);
     this.ctx.emit(
       this.app,
-      {
+      () => ({
         id: m.id,
         response: m.response,
         opcode: m.opcode,
@@ -101,7 +103,7 @@ export class DnsFlow implements DatagramParser, StreamParser {
         answers: m.answers.map(recordEvent),
         authorities: m.authorities.map(recordEvent),
         additionals: m.additionals.map(recordEvent),
-      },
+      }),
       dir,
     );
   }

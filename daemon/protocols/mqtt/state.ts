@@ -220,7 +220,9 @@ export class MqttSession implements StreamParser {
       default:
         break;
     }
-    this.ctx.emit('mqtt', { direction: dir === this.clientDir ? 'to_server' : 'to_client', version: this.version || null, ...eventFields(m) }, dir);
+    const direction = dir === this.clientDir ? 'to_server' : 'to_client';
+    const version = this.version || null;
+    this.ctx.emit('mqtt', () => ({ direction, version, ...eventFields(m) }), dir);
   }
 
   private note(dir: number, anomaly: string): void {

@@ -7,12 +7,19 @@
  *   first 12 hex digits of SHA-256 over the sorted cipher list; c the same over the sorted
  *   extension list (without SNI and ALPN) then `_` and the signature algorithms in order.
  */
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import { type ClientHello, isGrease, type ServerHello } from './parser.js';
 
-const md5 = (s: string) => createHash('md5').update(s).digest('hex');
-const sha12 = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 12);
-const noGrease = (a: number[]) => a.filter((v) => !isGrease(v));
+// One-shot crypto.hash (Node >= 20.12) avoids a Hash object per call; older Node falls back.
+const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
+const digest = (alg: string, s: string) => (oneShot ? oneShot(alg, s, 'hex') : crypto.createHash(alg).update(s).digest('hex'));
+const md5 = (s: string) => digest('md5', s);
+const sha12 = (s: string) => digest('sha256', s).slice(0, 12);
+function noGrease(a: number[]): number[] {
+  // Most lists carry no GREASE or one value: avoid a copy when there is none.
+  for (let i = 0; i < a.length; i++) if (isGrease(a[i])) return a.filter((v) => !isGrease(v));
+  return a;
+}
 
 export function ja3String(h: ClientHello): string {
   return [h.version, noGrease(h.ciphers).join('-'), noGrease(h.extensions).join('-'), noGrease(h.groups).join('-'), h.pointFormats.join('-')].join(',');
@@ -59,4 +66,29 @@ export function ja4(h: ClientHello, transport: 't' | 'q' | 'd' = 't'): string {
   const sigs = h.signatureAlgorithms.map(hex4).join(',');
   const partC = extList.length === 0 ? '000000000000' : sha12(sigs ? `${extList}_${sigs}` : extList);
   return `${partA}_${partB}_${partC}`;
+}
+
+export interface ClientFingerprints {
+  ja3: string;
+  ja3String: string;
+  ja4: string;
+}
+
+/**
+ * A home's devices repeat the same few TLS stacks thousands of times: fingerprints are computed
+ * once per distinct hello shape (everything JA3 and JA4 read) and then looked up.
+ */
+const cache = new Map<string, ClientFingerprints>();
+const CACHE_LIMIT = 4096;
+
+export function clientFingerprints(h: ClientHello): ClientFingerprints {
+  const j3 = ja3String(h);
+  const key = `${j3}|${h.signatureAlgorithms.join('-')}|${h.alpn[0] ?? ''}|${h.sni !== null ? 1 : 0}|${h.supportedVersions.join('-')}`;
+  let fp = cache.get(key);
+  if (!fp) {
+    fp = { ja3: md5(j3), ja3String: j3, ja4: ja4(h) };
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(key, fp);
+  }
+  return fp;
 }

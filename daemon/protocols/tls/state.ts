@@ -4,7 +4,7 @@
  * the rest of the encrypted stream go by unread.
  */
 import { type FlowContext, PendingBytes, type StreamParser } from '../parser-types.js';
-import { ja3, ja3s, ja3sString, ja3String, ja4 } from './fingerprint.js';
+import { clientFingerprints, ja3s, ja3sString } from './fingerprint.js';
 import { type ClientHello, parseClientHello, parseServerHello, type ServerHello, versionName } from './parser.js';
 
 /** Largest handshake message we assemble: hellos are far smaller (post-quantum key shares included). */
@@ -39,7 +39,6 @@ export class TlsSession implements StreamParser {
   private readonly records = [new PendingBytes(MAX_HELLO), new PendingBytes(MAX_HELLO)];
   /** Handshake bytes gathered from successive records, per direction. */
   private readonly hs: Buffer[][] = [[], []];
-  private readonly hsLen = [0, 0];
   private readonly done = [false, false];
   private client: ClientHello | null = null;
   private server: ServerHello | null = null;
@@ -81,8 +80,12 @@ export class TlsSession implements StreamParser {
   }
 
   private handshake(dir: number, buf: Buffer, off: number, len: number): void {
+    // The usual case: the whole hello in one record, parsed where it lies.
+    if (this.hs[dir].length === 0 && len >= 4 && 4 + buf.readUIntBE(off + 1, 3) <= len) {
+      this.message(dir, buf, off);
+      return;
+    }
     this.hs[dir].push(Buffer.from(buf.subarray(off, off + len)));
-    this.hsLen[dir] += len;
     const all = this.hs[dir].length === 1 ? this.hs[dir][0] : Buffer.concat(this.hs[dir]);
     this.hs[dir] = [all];
     if (all.length < 4) return;
@@ -92,16 +95,22 @@ export class TlsSession implements StreamParser {
       return;
     }
     if (all.length < 4 + msgLen) return;
-    const type = all[0];
+    this.message(dir, all, 0);
+    this.hs[dir] = [];
+  }
+
+  /** One complete handshake message at buf[off]. */
+  private message(dir: number, buf: Buffer, off: number): void {
+    const type = buf[off];
+    const end = off + 4 + buf.readUIntBE(off + 1, 3);
     try {
-      if (type === 1) this.clientHello(dir, parseClientHello(all, 4, 4 + msgLen));
-      else if (type === 2) this.serverHello(dir, parseServerHello(all, 4, 4 + msgLen));
+      if (type === 1) this.clientHello(dir, parseClientHello(buf, off + 4, end));
+      else if (type === 2) this.serverHello(dir, parseServerHello(buf, off + 4, end));
       else this.done[dir] = true;
     } catch (e) {
       this.ctx.emit('anomaly', { protocol: 'tls', event: `malformed ${type === 1 ? 'ClientHello' : 'ServerHello'}: ${(e as Error).message}` }, dir);
       this.done[dir] = true;
     }
-    this.hs[dir] = [];
   }
 
   private clientHello(dir: number, h: ClientHello): void {
@@ -110,14 +119,15 @@ export class TlsSession implements StreamParser {
     const f = this.f;
     f.sni = h.sni;
     f.alpn = h.alpn;
-    f.ja3 = ja3(h);
-    f.ja4 = ja4(h);
+    const fp = clientFingerprints(h);
+    f.ja3 = fp.ja3;
+    f.ja4 = fp.ja4;
     f.ech = h.ech;
     f.esni = h.esni;
     if (h.alpn.some((a) => MQTT_ALPN.has(a))) this.markMqtt();
     this.ctx.emit(
       'tls',
-      {
+      () => ({
         handshake: 'client_hello',
         version: versionName(h.version),
         supportedVersions: h.supportedVersions.map(versionName),
@@ -125,11 +135,11 @@ export class TlsSession implements StreamParser {
         alpn: h.alpn,
         ciphers: h.ciphers.length,
         ja3: f.ja3,
-        ja3String: ja3String(h),
+        ja3String: fp.ja3String,
         ja4: f.ja4,
         ech: h.ech,
         esni: h.esni,
-      },
+      }),
       dir,
     );
   }
@@ -144,7 +154,7 @@ export class TlsSession implements StreamParser {
     f.ja3s = ja3s(h);
     this.ctx.emit(
       'tls',
-      { handshake: 'server_hello', version: versionName(h.version), selectedVersion: h.selectedVersion === null ? null : versionName(h.selectedVersion), cipher: h.cipher, alpn: h.alpn, ja3s: f.ja3s, ja3sString: ja3sString(h) },
+      () => ({ handshake: 'server_hello', version: versionName(h.version), selectedVersion: h.selectedVersion === null ? null : versionName(h.selectedVersion), cipher: h.cipher, alpn: h.alpn, ja3s: f.ja3s, ja3sString: ja3sString(h) }),
       dir,
     );
   }
