@@ -85,12 +85,20 @@ export class HomeLab {
     this.dnsmasq = this.net.spawn(this.router, args);
   }
 
-  /** tcpdump on the LAN bridge, as the router sees its LAN. */
+  /**
+   * tcpdump on the LAN bridge, as the router sees its LAN. Immediate mode: otherwise libpcap's
+   * TPACKET_V3 ring hands packets over in blocks, and the last block is lost at SIGINT.
+   */
+  /** What tcpdump said (its statistics at exit; an error if it stopped by itself). */
+  captureLog = '';
+
   async startCapture(file: string): Promise<void> {
-    this.capture = this.net.spawn(this.router, ['tcpdump', '-Z', 'root', '-i', 'br-lan', '-U', '-s', '0', '-w', file]);
+    this.capture = this.net.spawn(this.router, ['tcpdump', '-Z', 'root', '-i', 'br-lan', '--immediate-mode', '-U', '-s', '0', '-w', file]);
+    this.captureLog = '';
     await new Promise<void>((resolve, reject) => {
       let seen = '';
       this.capture!.stderr!.on('data', (d: Buffer) => {
+        this.captureLog += d.toString();
         seen += d.toString();
         if (seen.includes('listening')) resolve();
       });
@@ -101,6 +109,7 @@ export class HomeLab {
 
   async stopCapture(): Promise<void> {
     if (!this.capture) return;
+    if (this.capture.exitCode !== null) throw new Error(`tcpdump stopped early: ${this.captureLog}`);
     await sleep(300);
     const done = new Promise((r) => this.capture!.on('exit', r));
     this.capture.kill('SIGINT');

@@ -95,6 +95,7 @@ describe.skipIf(!ready)('dissectors on a capture of real clients in test namespa
     lab.sh(cam.ns, `ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc=size=160x120:rate=10 -t 2 -c:v mpeg4 -f rtsp -rtsp_transport tcp rtsp://relay.example.com:8554/live`, 60_000);
     lab.sh(cam.ns, 'curl -sk -o /dev/null https://secure.example.com:8443/');
     await lab.stopCapture();
+    if (process.env.VIGIE_KEEP_PCAP) fs.copyFileSync(pcap, process.env.VIGIE_KEEP_PCAP);
     ({ events, report } = await eventsOf(pcap));
   }, 180_000);
 

@@ -74,7 +74,7 @@ describe.skipIf(!ready)('live capture in test namespaces', () => {
 
   it('reads a Linux cooked v2 capture written by tcpdump -i any', async () => {
     const file = path.join(dir, 'sll2.pcap');
-    const dump = net.spawn(router, ['tcpdump', '-Z', 'root', '-i', 'any', '-y', 'LINUX_SLL2', '-U', '-w', file]);
+    const dump = net.spawn(router, ['tcpdump', '-Z', 'root', '-i', 'any', '-y', 'LINUX_SLL2', '--immediate-mode', '-U', '-w', file]);
     await waitFor(dump, 'listening');
     await sleep(300);
     net.exec(host, ['ping', '-c', '4', '-i', '0.2', '192.168.77.1']);
@@ -97,7 +97,7 @@ describe.skipIf(!ready)('live capture in test namespaces', () => {
   });
 
   it('tcpdump -w - | vigie analyze - works as over ssh', async () => {
-    const script = `tcpdump -Z root -i br-lan -U -c 8 -w - icmp 2>/dev/null | ${process.execPath} ${path.join(ROOT, 'bin/vigie.js')} analyze --json -`;
+    const script = `tcpdump -Z root -i br-lan --immediate-mode -U -c 8 -w - icmp 2>/dev/null | ${process.execPath} ${path.join(ROOT, 'bin/vigie.js')} analyze --json -`;
     const pipe = net.spawn(router, ['sh', '-c', script]);
     const done = output(pipe);
     await sleep(700);
