@@ -3,7 +3,8 @@
  * inventory. One Engine serves both a capture file and a live interface: it is a PacketSink.
  */
 import type { PacketSink } from '../capture/sink.js';
-import { formatAddr, formatIpv4 } from '../decode/address.js';
+import { formatAddr, formatIpv4, formatIpv6 } from '../decode/address.js';
+import { ndpBinding } from '../decode/ndp.js';
 import { Decoder } from '../decode/decoder.js';
 import { Decoded, Fragment, Proto } from '../decode/packet.js';
 import { type Device, DeviceTable } from '../devices/device-table.js';
@@ -91,6 +92,7 @@ export class Engine implements PacketSink {
       dp = pkt.dstPort;
     } else if (proto === Proto.Icmp || proto === Proto.Icmpv6) {
       const t = pkt.icmpType;
+      if (proto === Proto.Icmpv6 && (t === 135 || t === 136)) this.ndp(ts);
       // Echo request and reply share a flow through their identifier (RFC 792, RFC 4443 §4).
       const echo = proto === Proto.Icmp ? t === 8 || t === 0 : t === 128 || t === 129;
       if (echo && pkt.end - pkt.l4Off >= 6) sp = dp = pkt.buf.readUInt16BE(pkt.l4Off + 4);
@@ -120,6 +122,21 @@ export class Engine implements PacketSink {
   /** Ends every live flow: the input is over. */
   finish(): void {
     this.flows.flush('end');
+  }
+
+  /** Neighbor Discovery: an IPv6 address and its MAC (RFC 4861). */
+  private ndp(ts: number): void {
+    const pkt = this.decoder.pkt;
+    const unspecified = pkt.src0 === 0 && pkt.src1 === 0 && pkt.src2 === 0 && pkt.src3 === 0;
+    const bnd = ndpBinding(pkt.buf, pkt.icmpType, pkt.payloadOff, pkt.payloadOff + pkt.payloadLen, pkt.l3Off + 8, unspecified);
+    if (!bnd) return;
+    const b = pkt.buf;
+    const o = bnd.addrOff;
+    const w0 = b.readUInt32BE(o), w1 = b.readUInt32BE(o + 4), w2 = b.readUInt32BE(o + 8), w3 = b.readUInt32BE(o + 12);
+    if (!this.locality.isLocal(w0, w1, w2, w3) || isGroupOrUnspecified(w0, w1, w2, w3)) return;
+    const text = formatIpv6(w0, w1, w2, w3);
+    const d = this.devices.lookup(bnd.mac, text, ts);
+    this.devices.bind(d, text, ts, 'ndp');
   }
 
   private arp(ts: number): void {

@@ -52,14 +52,20 @@ describe.skipIf(!ready)('dissectors on a capture of real clients in test namespa
         `listener 8080 ${BROKER}`,
         'protocol websockets',
         'allow_anonymous true',
+        `listener 443 ${BROKER}`,
+        'allow_anonymous true',
+        `certfile ${d}/cert.pem`,
+        `keyfile ${d}/key.pem`,
         '',
       ].join('\n'),
     );
     lab.spawn(lab.cloud, ['mosquitto', '-c', path.join(d, 'mosquitto.conf')]);
     lab.spawn(lab.cloud, ['ffmpeg', '-nostdin', '-loglevel', 'error', '-rtsp_flags', 'listen', '-i', `rtsp://${RTSP_RELAY}:8554/live`, '-f', 'null', '-']);
+    lab.spawn(lab.cloud, ['ffmpeg', '-nostdin', '-loglevel', 'error', '-rtsp_flags', 'listen', '-rtsp_transport', 'udp', '-i', `rtsp://${RTSP_RELAY}:8555/live`, '-f', 'null', '-']);
+    lab.spawn(lab.cloud, ['ffmpeg', '-nostdin', '-loglevel', 'error', '-listen', '1', '-i', `rtmp://${RTSP_RELAY}:1935/live/cam`, '-f', 'null', '-']);
     lab.spawn(lab.cloud, ['openssl', 's_server', '-quiet', '-accept', `${HTTPS}:8443`, '-cert', path.join(d, 'cert.pem'), '-key', path.join(d, 'key.pem'), '-www']);
     lab.startDnsmasq({ 'broker.example.com': BROKER, 'relay.example.com': RTSP_RELAY, 'secure.example.com': HTTPS });
-    for (const p of [1883, 1884, 8883, 8080, 8554, 8443]) await waitForListen(lab, lab.cloud, p);
+    for (const p of [1883, 1884, 8883, 8080, 443, 8554, 8555, 1935, 8443]) await waitForListen(lab, lab.cloud, p);
 
     const cam = lab.host('camera', '3c:ef:8c:10:20:30');
     pcap = path.join(d, 'home.pcap');
@@ -94,6 +100,27 @@ describe.skipIf(!ready)('dissectors on a capture of real clients in test namespa
     lab.sh(cam.ns, `/usr/bin/python3 ${d}/ws.py`);
     lab.sh(cam.ns, `ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc=size=160x120:rate=10 -t 2 -c:v mpeg4 -f rtsp -rtsp_transport tcp rtsp://relay.example.com:8554/live`, 60_000);
     lab.sh(cam.ns, 'curl -sk -o /dev/null https://secure.example.com:8443/');
+    // MQTT over TLS on 443, told apart from HTTPS by its ALPN (AWS IoT's scheme).
+    lab.sh(cam.ns, `mosquitto_pub -h broker.example.com -p 443 --cafile ${d}/cert.pem --insecure --tls-alpn x-amzn-mqtt-ca -i cam-443 -t cams/c200/alpn -m x`);
+    // RTSP with RTP over UDP: the media flows are tied to the session that announced their ports.
+    lab.sh(cam.ns, `ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc=size=160x120:rate=10 -t 2 -c:v mpeg4 -f rtsp -rtsp_transport udp rtsp://relay.example.com:8555/live`, 60_000);
+    // RTMP push.
+    lab.sh(cam.ns, `ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc=size=160x120:rate=10 -t 1 -c:v flv1 -f flv rtmp://relay.example.com:1935/live/cam`, 60_000);
+    // A STUN binding request with a SOFTWARE attribute (RFC 8489 §14.14), sent the way a P2P camera does.
+    const stun = Buffer.concat([Buffer.from('0001000c2112a442', 'hex'), Buffer.from('0102030405060708090a0b0c', 'hex'), Buffer.from('80220008', 'hex'), Buffer.from('cam-p2p!')]);
+    fs.writeFileSync(path.join(d, 'stun.bin'), stun);
+    lab.sh(cam.ns, `bash -c 'cat ${d}/stun.bin > /dev/udp/${BROKER}/3478'`);
+    // The camera serves MJPEG and FLV over HTTP; the cloud fetches them (a remote viewer).
+    const mjpeg = lab.spawn(cam.ns, ['ffmpeg', '-nostdin', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=5', '-t', '3', '-f', 'mpjpeg', '-content_type', 'multipart/x-mixed-replace;boundary=ffmpeg', '-listen', '1', 'http://0.0.0.0:8081/']);
+    const flv = lab.spawn(cam.ns, ['ffmpeg', '-nostdin', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=5', '-t', '3', '-c:v', 'flv1', '-f', 'flv', '-listen', '1', 'http://0.0.0.0:8082/']);
+    await waitForListen(lab, cam.ns, 8081);
+    await waitForListen(lab, cam.ns, 8082);
+    lab.sh(lab.cloud, `curl -s --max-time 2 -o /dev/null http://${ip}:8081/ || true`);
+    lab.sh(lab.cloud, `curl -s --max-time 2 -o /dev/null http://${ip}:8082/ || true`);
+    mjpeg.kill('SIGKILL');
+    flv.kill('SIGKILL');
+    // IPv6 neighbour discovery: pinging all nodes makes the router solicit the camera's address.
+    lab.sh(cam.ns, 'ping -6 -c 2 -i 0.2 ff02::1%eth0 >/dev/null || true');
     await lab.stopCapture();
     if (process.env.VIGIE_KEEP_PCAP) fs.copyFileSync(pcap, process.env.VIGIE_KEEP_PCAP);
     ({ events, report } = await eventsOf(pcap));
@@ -166,6 +193,53 @@ describe.skipIf(!ready)('dissectors on a capture of real clients in test namespa
     expect(r.methods).toEqual(expect.arrayContaining(['ANNOUNCE', 'SETUP', 'RECORD']));
     const urls = tsharkFields(pcap, ['rtsp.url']).map((x) => x[0]).filter(Boolean);
     expect(r.urls).toEqual(expect.arrayContaining([...new Set(urls)]));
+  });
+
+  it('MQTT over TLS on 443 is told from HTTPS by its ALPN', () => {
+    const f = report.flows.find((x) => x.resp.port === 443)!;
+    expect([f.app, f.encrypted]).toEqual(['mqtt-tls', true]);
+    expect((f.protocol as { tls: { alpn: string[]; sni: string } }).tls).toMatchObject({ alpn: ['x-amzn-mqtt-ca'], sni: 'broker.example.com' });
+  });
+
+  it('RTP over UDP tied to the RTSP session that announced its ports, as tshark sees the streams', () => {
+    const rtp = report.flows.filter((x) => x.app === 'rtp');
+    expect(rtp.length).toBeGreaterThan(0);
+    expect(rtp.every((x) => (x.protocol as { rtp: { rtspSession: boolean } }).rtp.rtspSession)).toBe(true);
+    // UDP streams only: tshark also reads the RTP interleaved in the first (TCP) RTSP session.
+    const ssrcs = tsharkFields(pcap, ['rtp.ssrc', 'udp.srcport'], ['-o', 'rtp.heuristic_rtp:TRUE']).filter((r) => r[0] && r[1]).map((r) => parseInt(r[0], 16));
+    expect(rtp.flatMap((x) => (x.protocol as { rtp: { ssrcs: number[] } }).rtp.ssrcs)).toEqual(expect.arrayContaining([...new Set(ssrcs)]));
+    expect(report.flows.some((x) => x.app === 'rtcp')).toBe(true);
+  });
+
+  it('RTMP push recognised, in cleartext', () => {
+    const f = report.flows.find((x) => x.resp.port === 1935)!;
+    expect([f.app, f.encrypted]).toEqual(['rtmp', false]);
+  });
+
+  it('STUN binding request with its SOFTWARE, as tshark decodes it', () => {
+    const f = report.flows.find((x) => x.resp.port === 3478)!;
+    expect(f.app).toBe('stun');
+    const sw = tsharkFields(pcap, ['stun.att.software']).map((r) => r[0]).find(Boolean);
+    expect((f.protocol as { stun: { software: string[] } }).stun.software).toEqual([sw]);
+  });
+
+  it('MJPEG and FLV served over HTTP by the camera', () => {
+    const mjpeg = report.flows.find((x) => x.resp.port === 8081)!;
+    const flv = report.flows.find((x) => x.resp.port === 8082)!;
+    expect((mjpeg.protocol as { http: { mjpeg: boolean } }).http.mjpeg).toBe(true);
+    expect((flv.protocol as { http: { flv: boolean } }).http.flv).toBe(true);
+    const ctype = tsharkFields(pcap, ['http.content_type', 'tcp.srcport'], ['-d', 'tcp.port==8081,http', '-o', 'http.desegment_body:FALSE']).find((r) => r[1] === '8081' && r[0])![0];
+    expect(ctype).toMatch(/^multipart\/x-mixed-replace/);
+  });
+
+  it('IPv6 neighbour discovery binds the camera’s link-local address to its MAC', () => {
+    const cam = report.devices.find((x) => x.mac === '3c:ef:8c:10:20:30')!;
+    const ndp = cam.ips.filter((a) => a.source === 'ndp' || a.ip.startsWith('fe80:'));
+    expect(ndp.length).toBeGreaterThan(0);
+    const t = tsharkFields(pcap, ['icmpv6.nd.na.target_address', 'icmpv6.opt.linkaddr']).filter((r) => r[0] && r[1]);
+    const theirs = t.find((r) => r[1] === '3c:ef:8c:10:20:30');
+    expect(theirs, 'tshark sees an advertisement from the camera').toBeDefined();
+    expect(cam.ips.map((a) => a.ip)).toContain(theirs![0]);
   });
 
   it('HTTPS from curl: SNI and JA3 as tshark computes them', () => {

@@ -178,16 +178,23 @@ export class HttpSession implements StreamParser {
       this.bodyLeft[dir] = cl;
     } else if (isResponse && cl === null && method !== 'CONNECT') {
       this.bodyKind[dir] = Body.Unbounded;
-      this.sniffBody = true;
     }
+    // The first body bytes of a response say what it carries when its headers do not.
+    this.sniff[dir] = isResponse && this.bodyKind[dir] !== Body.None;
   }
 
-  private sniffBody = false;
+  private readonly sniff = [false, false];
+
+  private sniffData(dir: number, buf: Buffer, p: number, end: number): void {
+    if (!this.sniff[dir] || p >= end) return;
+    this.sniff[dir] = false;
+    if (this.sniffFlv(buf, p, end)) this.f.flv = true;
+  }
 
   private skipBody(dir: number, buf: Buffer, p: number, end: number): number {
     switch (this.bodyKind[dir]) {
       case Body.Length: {
-        if (this.sniffFlv(buf, p, end)) this.f.flv = true;
+        this.sniffData(dir, buf, p, end);
         const n = Math.min(this.bodyLeft[dir], end - p);
         this.bodyLeft[dir] -= n;
         if (this.bodyLeft[dir] === 0) this.bodyKind[dir] = Body.None;
@@ -196,8 +203,7 @@ export class HttpSession implements StreamParser {
       case Body.Chunked:
         return this.skipChunked(dir, buf, p, end);
       default:
-        if (this.sniffBody && this.sniffFlv(buf, p, end)) this.f.flv = true;
-        this.sniffBody = false;
+        this.sniffData(dir, buf, p, end);
         this.done[dir] = true; // a streamed body: nothing more to read in this direction
         return end;
     }
@@ -212,6 +218,7 @@ export class HttpSession implements StreamParser {
   private skipChunked(dir: number, buf: Buffer, p: number, end: number): number {
     while (p < end) {
       if (this.bodyLeft[dir] > 0) {
+        this.sniffData(dir, buf, p, end);
         const n = Math.min(this.bodyLeft[dir], end - p);
         this.bodyLeft[dir] -= n;
         p += n;
