@@ -119,6 +119,8 @@ describe.skipIf(!ready)('dissectors on a capture of real clients in test namespa
     lab.sh(lab.cloud, `curl -s --max-time 2 -o /dev/null http://${ip}:8082/ || true`);
     mjpeg.kill('SIGKILL');
     flv.kill('SIGKILL');
+    // DHCPv6 information request (stateless): nobody answers, the request is what we read.
+    lab.sh(cam.ns, `timeout 4 dhclient -6 -S -1 -v -cf ${d}/dhclient.conf -pf ${d}/dhclient6.pid -lf ${d}/dhclient6.leases -sf /bin/true eth0 >/dev/null 2>&1 || true`, 10_000);
     // IPv6 neighbour discovery: pinging all nodes makes the router solicit the camera's address.
     lab.sh(cam.ns, 'ping -6 -c 2 -i 0.2 ff02::1%eth0 >/dev/null || true');
     await lab.stopCapture();
@@ -240,6 +242,17 @@ describe.skipIf(!ready)('dissectors on a capture of real clients in test namespa
     const theirs = t.find((r) => r[1] === '3c:ef:8c:10:20:30');
     expect(theirs, 'tshark sees an advertisement from the camera').toBeDefined();
     expect(cam.ips.map((a) => a.ip)).toContain(theirs![0]);
+  });
+
+  it('DHCPv6 from dhclient -6: message type and client DUID, as tshark reads them', () => {
+    const ours = events.filter((e) => e.type === 'dhcpv6').map((e) => e.dhcpv6 as { type: string; clientDuid: string; requestedOptions: number[] | null });
+    expect(ours.length).toBeGreaterThan(0);
+    const t = tsharkFields(pcap, ['dhcpv6.msgtype', 'dhcpv6.duid.bytes', 'dhcpv6.requested_option_code']).filter((r) => r[0]);
+    expect(ours.length).toBe(t.length);
+    expect(ours[0].type).toBe('INFORMATION-REQUEST');
+    expect(t[0][0]).toBe('11');
+    expect(ours[0].clientDuid).toBe(t[0][1].replace(/:/g, ''));
+    expect((ours[0].requestedOptions ?? []).join(',')).toBe(t[0][2]);
   });
 
   it('HTTPS from curl: SNI and JA3 as tshark computes them', () => {
