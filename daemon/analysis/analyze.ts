@@ -2,7 +2,10 @@
 import { createRequire } from 'node:module';
 import { linkTypeName } from '../capture/linktype.js';
 import { type CaptureReadResult, readCapture, type ReadOptions } from '../capture/reader.js';
+import { classify } from '../devices/classify.js';
 import { type Device, deviceKey, DeviceTable } from '../devices/device-table.js';
+import { DeviceFacts } from '../devices/facts.js';
+import { isRandomized, ouiVendor } from '../devices/oui.js';
 import type { AnalysisReport, CaptureSummary, DeviceRecord, FlowRecord } from '../report/types.js';
 import { DEFAULT_CONFIG, type EngineConfig } from './config.js';
 import { Engine, type EngineHooks } from './engine.js';
@@ -103,25 +106,34 @@ export function buildReport(read: CaptureReadResult, engine: Engine, flows: Flow
     devices: engine.devices
       .all()
       .sort((a, b) => a.firstSeen - b.firstSeen || a.id - b.id)
-      .map(deviceRecord),
+      .map((d) => deviceRecord(d, engine.config)),
     flows,
     alerts: [],
   };
 }
 
-export function deviceRecord(d: Device): DeviceRecord {
+export function deviceRecord(d: Device, config: EngineConfig = DEFAULT_CONFIG): DeviceRecord {
   const mac = DeviceTable.macText(d);
+  const randomized = mac ? isRandomized(mac) : null;
+  const facts = d.facts ?? new DeviceFacts();
+  const c = classify(config.deviceRules, { mac, ouiVendor: mac ? ouiVendor(mac) : null, randomized: randomized ?? false }, facts);
+  const override = mac ? config.deviceOverrides[mac] : undefined;
+  // The name the device gives itself: DHCP first (what the household set), then mDNS, SSDP.
+  const names = [...facts.hostnames];
+  const hostname = (names.find(([, s]) => s === 'dhcp') ?? names.find(([, s]) => s === 'dhcp-fqdn') ?? names[0])?.[0] ?? null;
   return {
     id: deviceKey(d),
     mac,
-    // IEEE 802 U/L bit: set on locally administered (randomised, private) addresses.
-    randomizedMac: mac ? (parseInt(mac.slice(0, 2), 16) & 0x02) !== 0 : null,
+    randomizedMac: randomized,
     ips: [...d.ips.values()].map((a) => ({ ip: a.ip, firstSeen: isoTime(a.firstSeen), lastSeen: isoTime(a.lastSeen), source: a.source })),
-    vendor: null,
-    hostname: null,
-    category: 'unknown',
-    confidence: 0,
-    evidence: [],
+    vendor: c.vendor,
+    model: c.model,
+    hostname,
+    label: override?.label ?? null,
+    category: override?.category ?? c.category,
+    categorySource: override?.category ? 'user' : c.category === 'unknown' ? null : 'rules',
+    confidence: override?.category ? 1 : c.confidence,
+    evidence: c.evidence,
     firstSeen: isoTime(d.firstSeen),
     lastSeen: isoTime(d.lastSeen),
     stats: { flows: d.flows, packetsUp: d.packetsUp, packetsDown: d.packetsDown, bytesUp: d.bytesUp, bytesDown: d.bytesDown },

@@ -2,6 +2,13 @@
 import { DEFAULT_TIMEOUTS, type FlowTimeouts } from '../flows/flow-table.js';
 import { parseCidr, type Prefix } from '../flows/locality.js';
 import { DEFAULT_REASSEMBLY } from '../flows/tcp-reassembly.js';
+import type { Category, DeviceRule } from '../devices/rules.js';
+
+/** What the user said about a device: always beats what the rules infer. */
+export interface DeviceOverride {
+  label?: string;
+  category?: Category;
+}
 
 export interface EngineConfig {
   maxFlows: number;
@@ -13,6 +20,10 @@ export interface EngineConfig {
   lanPrefixes: Prefix[];
   /** Seed of the Community ID flow hash (0 unless all tools of a site agree on another). */
   communityIdSeed: number;
+  /** Device signatures (rules/devices); empty: every device stays unknown. */
+  deviceRules: DeviceRule[];
+  /** User labels and categories, by MAC (lower case). */
+  deviceOverrides: Record<string, DeviceOverride>;
 }
 
 export const DEFAULT_CONFIG: EngineConfig = {
@@ -22,6 +33,8 @@ export const DEFAULT_CONFIG: EngineConfig = {
   streamDepth: DEFAULT_REASSEMBLY.depth,
   lanPrefixes: [],
   communityIdSeed: 0,
+  deviceRules: [],
+  deviceOverrides: {},
 };
 
 export function withLanPrefixes(config: EngineConfig, cidrs: string[]): EngineConfig {

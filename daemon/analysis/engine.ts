@@ -7,7 +7,10 @@ import { formatAddr, formatIpv4, formatIpv6 } from '../decode/address.js';
 import { ndpBinding } from '../decode/ndp.js';
 import { Decoder } from '../decode/decoder.js';
 import { Decoded, Fragment, Proto } from '../decode/packet.js';
-import { type Device, DeviceTable } from '../devices/device-table.js';
+import { type Device, DeviceTable, factsOf } from '../devices/device-table.js';
+import { observeFlow } from '../devices/observe.js';
+import type { Dhcp4Message } from '../protocols/dhcp/parser.js';
+import { parseMac } from '../decode/address.js';
 import { type EndReason, FlowTable } from '../flows/flow-table.js';
 import { isGroupOrUnspecified, Locality } from '../flows/locality.js';
 import { DEFAULT_REASSEMBLY, type StreamConsumer, TcpReassembler } from '../flows/tcp-reassembly.js';
@@ -69,6 +72,7 @@ export class Engine implements PacketSink {
     const consumer = hooks.noDissectors ? (hooks.stream ?? { data() {}, gap() {} }) : tee(this.protocols, hooks.stream);
     this.reassembler = new TcpReassembler(config.maxFlows, consumer, { ...DEFAULT_REASSEMBLY, depth: config.streamDepth });
     if (!hooks.noDissectors) this.protocols.reassembler = this.reassembler;
+    this.protocols.dhcpClients = (m) => this.dhcp(m);
     this.dissect = !hooks.noDissectors;
     this.devices = new DeviceTable(config.maxDevices);
     this.locality = new Locality(config.lanPrefixes);
@@ -122,6 +126,27 @@ export class Engine implements PacketSink {
   /** Ends every live flow: the input is over. */
   finish(): void {
     this.flows.flush('end');
+  }
+
+  /** A DHCP client described itself (RFC 2132 options 12, 55, 60, 81), or got an address. */
+  private dhcp(m: Dhcp4Message): void {
+    let mac: number;
+    try {
+      mac = parseMac(m.chaddr);
+    } catch {
+      return; // not an Ethernet chaddr
+    }
+    const ts = this.decoder.pkt.ts;
+    const d = this.devices.lookup(mac, m.chaddr, ts);
+    const f = factsOf(d);
+    if (m.op === 1) {
+      f.hostname(m.hostname, 'dhcp');
+      f.hostname(m.fqdn?.split('.')[0], 'dhcp-fqdn');
+      if (m.vendorClass) f.dhcpVendorClass = m.vendorClass;
+      if (m.paramRequestList) f.dhcpParams = m.paramRequestList;
+    } else if (m.messageType === 5 && m.yiaddr !== '0.0.0.0') {
+      this.devices.bind(d, m.yiaddr, ts, 'dhcp');
+    }
   }
 
   /** Neighbor Discovery: an IPv6 address and its MAC (RFC 4861). */
@@ -220,6 +245,9 @@ export class Engine implements PacketSink {
       d.bytesDown += f.bytes[slot * 2 + (up ^ 1)];
       if (f.last[slot] > d.lastSeen) d.lastSeen = f.last[slot];
     }
-    if (this.hooks.flowEnded) this.hooks.flowEnded(flowRecord(f, slot, reason, d, app, resolved));
+    if (!d && !this.hooks.flowEnded) return;
+    const record = flowRecord(f, slot, reason, d, app, resolved);
+    if (d) observeFlow(d, record);
+    this.hooks.flowEnded?.(record);
   }
 }

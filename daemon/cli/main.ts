@@ -7,6 +7,9 @@ import { createRequire } from 'node:module';
 import { DEFAULT_CONFIG, type EngineConfig, withLanPrefixes } from '../analysis/config.js';
 import { analyzeCapture, analyzeCaptureToJson } from '../analysis/analyze.js';
 import { InputError } from '../capture/errors.js';
+import { loadConfig } from '../config/load.js';
+import { loadDeviceRules } from '../devices/rules.js';
+import { BUILTIN_RULES, RuleLoadError } from '../rules/load.js';
 import { LineWriter, writeReportJson } from '../report/json-output.js';
 import { renderSummary } from '../report/summary.js';
 import { progressBar } from './progress.js';
@@ -41,6 +44,8 @@ export function buildProgram(): Command {
     .argument('<capture>', 'capture file, or - to read standard input (tcpdump -w - | vigie analyze -)')
     .option('--json', 'print the report as one JSON document (schema: daemon/report/analysis.schema.json)')
     .option('--events', 'print one JSON line per protocol event instead (docs/events.md)')
+    .option('--config <file>', 'configuration file (YAML): LAN prefixes, device labels and categories, rules folders')
+    .option('--rules <dir>', 'an extra rules folder (with devices/ inside), repeatable', collect, [])
     .option('--lan <cidr>', 'a prefix that is part of the LAN besides the private ranges (repeatable)', collect, [])
     .option('--max-flows <n>', 'flow table size', positiveInt('--max-flows'), DEFAULT_CONFIG.maxFlows)
     .option('--max-devices <n>', 'device table size', positiveInt('--max-devices'), DEFAULT_CONFIG.maxDevices)
@@ -51,8 +56,8 @@ export function buildProgram(): Command {
       if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('--community-id-seed must be 0 to 65535');
       return n;
     }, 0)
-    .action(async (capture: string, o: { json?: boolean; events?: boolean; lan: string[]; maxFlows: number; maxDevices: number; streamDepth: number; top: number; communityIdSeed: number }) => {
-      let config: EngineConfig = { ...DEFAULT_CONFIG, maxFlows: o.maxFlows, maxDevices: o.maxDevices, streamDepth: o.streamDepth, communityIdSeed: o.communityIdSeed };
+    .action(async (capture: string, o: { json?: boolean; events?: boolean; config?: string; rules: string[]; lan: string[]; maxFlows: number; maxDevices: number; streamDepth: number; top: number; communityIdSeed: number }) => {
+      let config: EngineConfig = loadConfig(o.config, { ...DEFAULT_CONFIG, maxFlows: o.maxFlows, maxDevices: o.maxDevices, streamDepth: o.streamDepth, communityIdSeed: o.communityIdSeed }, o.rules);
       try {
         config = withLanPrefixes(config, o.lan);
       } catch (e) {
@@ -79,6 +84,21 @@ export function buildProgram(): Command {
       else if (o.json) writeReportJson(report, 1, flowJson);
       else process.stdout.write(renderSummary(report, o.top));
     });
+  const rules = program.command('rules').description('Work with rule files');
+  rules
+    .command('check')
+    .description('Check rule files against their schema: prints file:line: field: reason for each error')
+    .argument('[dir]', 'rules folder (with devices/ inside)', BUILTIN_RULES)
+    .action((dir: string) => {
+      try {
+        const loaded = loadDeviceRules([dir]);
+        process.stdout.write(`${dir}: ${loaded.length} device rules, all valid\n`);
+      } catch (e) {
+        if (!(e instanceof RuleLoadError)) throw e;
+        process.stdout.write(e.message + '\n');
+        process.exitCode = 1;
+      }
+    });
   return program;
 }
 
@@ -86,7 +106,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof InputError) {
       process.stderr.write(`vigie: ${e.message}\n`);

@@ -4,6 +4,7 @@
  * later stages (vendor, host names, category) hang their facts on these records.
  */
 import { formatMac } from '../decode/address.js';
+import { DeviceFacts } from './facts.js';
 
 export interface DeviceAddress {
   ip: string;
@@ -26,6 +27,12 @@ export interface Device {
   packetsDown: number;
   bytesUp: number;
   bytesDown: number;
+  /** Observations for the classifier, created on the first one. */
+  facts: DeviceFacts | null;
+}
+
+export function factsOf(d: Device): DeviceFacts {
+  return (d.facts ??= new DeviceFacts());
 }
 
 export class DeviceTable {
@@ -73,6 +80,7 @@ export class DeviceTable {
       byMac.packetsDown += byAddr.packetsDown;
       byMac.bytesUp += byAddr.bytesUp;
       byMac.bytesDown += byAddr.bytesDown;
+      if (byAddr.facts && !byMac.facts) byMac.facts = byAddr.facts;
       byMac.firstSeen = Math.min(byMac.firstSeen, byAddr.firstSeen);
       byMac.lastSeen = Math.max(byMac.lastSeen, byAddr.lastSeen);
       this.byId.delete(byAddr.id);
@@ -95,7 +103,7 @@ export class DeviceTable {
     let d = mac >= 0 ? this.byMac.get(mac) : (this.lastHolder.get(ip) ?? this.byIp.get(ip));
     if (!d) {
       if (this.byId.size >= this.maxDevices) this.evictOldest();
-      d = { id: this.nextId++, mac, ips: new Map(), firstSeen: ts, lastSeen: ts, flows: 0, packetsUp: 0, packetsDown: 0, bytesUp: 0, bytesDown: 0 };
+      d = { id: this.nextId++, mac, ips: new Map(), firstSeen: ts, lastSeen: ts, flows: 0, packetsUp: 0, packetsDown: 0, bytesUp: 0, bytesDown: 0, facts: null };
       this.byId.set(d.id, d);
       if (mac >= 0) this.byMac.set(mac, d);
       else this.byIp.set(ip, d);

@@ -59,10 +59,13 @@ export interface DeviceRecord {
   randomizedMac: boolean | null;
   ips: { ip: string; firstSeen: string; lastSeen: string; source: string }[];
   vendor: string | null;
+  model: string | null;
   hostname: string | null;
+  label: string | null;
   category: string;
+  categorySource: 'rules' | 'user' | null;
   confidence: number;
-  evidence: { observation: string; rule: string }[];
+  evidence: { observation: string; rule: string; category: string | null; weight: number }[];
   firstSeen: string;
   lastSeen: string;
   stats: { flows: number; packetsUp: number; packetsDown: number; bytesUp: number; bytesDown: number };

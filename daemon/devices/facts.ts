@@ -1,0 +1,30 @@
+/** What the traffic told us about one device: the observations the classifier reads. */
+
+const LIMIT = 50;
+
+export class DeviceFacts {
+  /** Host names the device gave, with where each came from (dhcp, dhcp-fqdn, mdns, ssdp). */
+  readonly hostnames = new Map<string, string>();
+  dhcpVendorClass: string | null = null;
+  dhcpParams: number[] | null = null;
+  readonly mdnsServices = new Set<string>();
+  readonly mdnsModels = new Set<string>();
+  readonly ssdpServers = new Set<string>();
+  readonly ssdpTypes = new Set<string>();
+  /** Names the device contacted (DNS, SNI, HTTP Host). */
+  readonly domains = new Set<string>();
+  /** Roles seen: rtsp-server, rtsp-publisher, mqtt, ... */
+  readonly protocols = new Set<string>();
+  readonly mqttTopics = new Set<string>();
+  readonly ja4 = new Set<string>();
+
+  add(set: Set<string>, value: string | null | undefined): void {
+    if (value && set.size < LIMIT) set.add(value);
+  }
+
+  hostname(name: string | null | undefined, source: string): void {
+    if (!name) return;
+    const clean = name.replace(/\.local\.?$/i, '').trim();
+    if (clean && !this.hostnames.has(clean) && this.hostnames.size < LIMIT) this.hostnames.set(clean, source);
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Rule files: YAML documents checked against a JSON Schema at load, with every error named as
+ * `file:line: field: reason`. A directory of rules is loaded whole or not at all, so a broken file
+ * never replaces the rules in force.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+
+
+export interface RuleError {
+  file: string;
+  line: number;
+  field: string;
+  reason: string;
+}
+
+export function formatRuleError(e: RuleError): string {
+  return `${e.file}:${e.line}: ${e.field || '(file)'}: ${e.reason}`;
+}
+
+export class RuleLoadError extends Error {
+  constructor(readonly errors: RuleError[]) {
+    super(errors.map(formatRuleError).join('\n'));
+  }
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** The package's own rules/ folder (beside dist/ and daemon/). */
+export const BUILTIN_RULES = path.resolve(here, '../../rules');
+
+function schemaPath(name: string): string {
+  // Compiled code runs from dist/rules, sources from daemon/rules: schemas live beside the sources.
+  const candidates = [path.join(here, name), path.resolve(here, '../../daemon/rules', name)];
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (!found) throw new Error(`schema ${name} not found (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+const validators = new Map<string, ValidateFunction>();
+
+function validator(name: string) {
+  let v = validators.get(name);
+  if (!v) {
+    const ajv = new Ajv2020({ allErrors: true, strict: true });
+    v = ajv.compile(JSON.parse(fs.readFileSync(schemaPath(name), 'utf8')));
+    validators.set(name, v);
+  }
+  return v;
+}
+
+/** Line (1-based) of the node at a JSON pointer in the YAML document, or of the nearest parent. */
+function lineOf(doc: Document, lc: LineCounter, pointer: string): number {
+  const keys = pointer
+    .split('/')
+    .slice(1)
+    .map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let node: unknown = doc.contents;
+  let at = (node as { range?: [number] } | null)?.range?.[0] ?? 0;
+  for (const k of keys) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => String((p.key as { value?: unknown })?.value ?? p.key) === k);
+      if (!pair) break;
+      at = (pair.key as { range?: [number] })?.range?.[0] ?? at;
+      node = pair.value;
+    } else if (isSeq(node)) {
+      node = node.items[Number(k)];
+      at = (node as { range?: [number] } | undefined)?.range?.[0] ?? at;
+    } else break;
+  }
+  return lc.linePos(at).line;
+}
+
+export interface LoadedFile<T> {
+  file: string;
+  data: T;
+  /** Line of each top-level rule, for messages about the rules themselves. */
+  lineOfRule: (index: number, field?: string) => number;
+}
+
+/** Parses and validates one YAML file against a schema; returns its data or its errors. */
+export function loadYamlFile<T>(file: string, schema: string): { ok: true; value: LoadedFile<T> } | { ok: false; errors: RuleError[] } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    return { ok: false, errors: [{ file, line: 0, field: '', reason: (e as Error).message }] };
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return { ok: false, errors: doc.errors.map((e) => ({ file, line: lc.linePos(e.pos[0]).line, field: '', reason: `YAML: ${e.message.split('\n')[0]}` })) };
+  }
+  const data = doc.toJS() as unknown;
+  const v = validator(schema);
+  if (!v(data)) {
+    return {
+      ok: false,
+      errors: (v.errors ?? []).map((e: { instancePath: string; keyword: string; params: unknown; message?: string }) => {
+        const field = e.instancePath.replace(/^\//, '').replace(/\//g, '.') + (e.keyword === 'additionalProperties' ? `.${(e.params as { additionalProperty: string }).additionalProperty}` : '') + (e.keyword === 'required' ? `.${(e.params as { missingProperty: string }).missingProperty}` : '');
+        return { file, line: lineOf(doc, lc, e.instancePath), field: field.replace(/^\./, ''), reason: e.message ?? e.keyword };
+      }),
+    };
+  }
+  return { ok: true, value: { file, data: data as T, lineOfRule: (i, f) => lineOf(doc, lc, `/rules/${i}${f ? `/${f}` : ''}`) } };
+}
+
+/** The YAML files of a rules folder's subfolder, sorted. */
+export function ruleFiles(dir: string, sub: string): string[] {
+  const d = path.join(dir, sub);
+  if (!fs.existsSync(d)) return [];
+  return fs
+    .readdirSync(d)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => path.join(d, f));
+}
