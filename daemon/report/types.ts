@@ -66,6 +66,19 @@ export interface DeviceRecord {
   categorySource: 'rules' | 'user' | null;
   confidence: number;
   evidence: { observation: string; rule: string; category: string | null; weight: number }[];
+  observations: {
+    hostnames: { name: string; source: string }[];
+    dhcpVendorClass: string | null;
+    dhcpParams: number[] | null;
+    mdnsServices: string[];
+    mdnsModels: string[];
+    ssdpServers: string[];
+    ssdpTypes: string[];
+    domains: string[];
+    protocols: string[];
+    mqttTopics: string[];
+    ja4: string[];
+  };
   firstSeen: string;
   lastSeen: string;
   stats: { flows: number; packetsUp: number; packetsDown: number; bytesUp: number; bytesDown: number };
