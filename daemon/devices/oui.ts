@@ -3,13 +3,27 @@
  * the longest assignment wins. A locally administered address (the U/L bit, IEEE 802 §8.2) is
  * randomised and has no vendor.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildOuiTable, lookupOuiTable } from './oui-table.js';
 
-let table: Record<string, string> | null = null;
+let table: string | null = null;
+const cache = new Map<string, string | null>();
 
-function registry(): Record<string, string> {
-  // 5.6 MB of JSON: loaded on the first lookup only.
-  table ??= createRequire(import.meta.url)('oui-data') as Record<string, string>;
+/**
+ * The registry, read on the first lookup: the compact table the build writes beside this module,
+ * else (a source checkout before `npm run build`) the package's JSON, compacted here.
+ */
+function registry(): string {
+  if (table !== null) return table;
+  const compact = path.join(path.dirname(fileURLToPath(import.meta.url)), 'oui-table.txt');
+  if (existsSync(compact)) table = readFileSync(compact, 'latin1');
+  else {
+    const require = createRequire(import.meta.url);
+    table = buildOuiTable(JSON.parse(readFileSync(require.resolve('oui-data'), 'utf8')) as Record<string, string>);
+  }
   return table;
 }
 
@@ -21,10 +35,13 @@ export function isRandomized(mac: string): boolean {
 export function ouiVendor(mac: string): string | null {
   if (isRandomized(mac)) return null;
   const hex = mac.replace(/:/g, '').toUpperCase();
+  const known = cache.get(hex);
+  if (known !== undefined) return known;
   const t = registry();
-  const entry = t[hex.slice(0, 9)] ?? t[hex.slice(0, 7)] ?? t[hex.slice(0, 6)];
-  if (!entry) return null;
-  const name = entry.split('\n')[0].trim();
-  // Prefixes subdivided into MA-M/MA-S blocks belong to the registration authority itself.
-  return name === 'IEEE Registration Authority' ? null : name;
+  const found = lookupOuiTable(t, hex.slice(0, 9)) ?? lookupOuiTable(t, hex.slice(0, 7)) ?? lookupOuiTable(t, hex.slice(0, 6));
+  // Prefixes subdivided into MA-M/MA-S blocks are listed under the registration authority itself.
+  const result = found && found !== 'IEEE Registration Authority' ? found : null;
+  if (cache.size < 4096) cache.set(hex, result);
+  return result;
 }
+

@@ -4,9 +4,10 @@
  * never replaces the rules in force.
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { Ajv2020 as Ajv2020Type, ValidateFunction } from 'ajv/dist/2020.js';
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 
 
@@ -42,11 +43,21 @@ function schemaPath(name: string): string {
 
 const validators = new Map<string, ValidateFunction>();
 
+/**
+ * The validator of a schema: the code the build generated from it (build-assets), else compiled
+ * now (a source checkout before `npm run build`: tests, development).
+ */
 function validator(name: string) {
   let v = validators.get(name);
   if (!v) {
-    const ajv = new Ajv2020({ allErrors: true, strict: true });
-    v = ajv.compile(JSON.parse(fs.readFileSync(schemaPath(name), 'utf8')));
+    const built = path.join(here, name.replace('.schema.json', '.validate.cjs'));
+    if (fs.existsSync(built)) v = createRequire(import.meta.url)(built) as ValidateFunction;
+    else {
+      // Loaded only here: Ajv itself costs tens of milliseconds to import.
+      const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as { Ajv2020: typeof Ajv2020Type };
+      const ajv = new Ajv2020({ allErrors: true, strict: true });
+      v = ajv.compile(JSON.parse(fs.readFileSync(schemaPath(name), 'utf8')));
+    }
     validators.set(name, v);
   }
   return v;

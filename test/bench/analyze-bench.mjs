@@ -45,18 +45,18 @@ function measure(cmd) {
   return { secs, rssMB: kb / 1024 };
 }
 
-const results = [];
-for (const t of tools) {
-  if (t.need && !have(t.need)) {
-    process.stderr.write(`skipping ${t.name}: ${t.need} is not installed\n`);
-    continue;
-  }
-  const samples = [];
-  for (let i = 0; i < runs; i++) samples.push(measure(t.cmd));
-  const secs = samples.map((s) => s.secs).sort((a, b) => a - b)[Math.floor(samples.length / 2)];
-  const rssMB = Math.max(...samples.map((s) => s.rssMB));
-  results.push({ tool: t.name, secs, pps: meta.packets / secs, rssMB });
-}
+const present = tools.filter((t) => {
+  if (t.need && !have(t.need)) process.stderr.write(`skipping ${t.name}: ${t.need} is not installed\n`);
+  return !t.need || have(t.need);
+});
+// Round robin, so that a shared machine's slow moments fall on every tool alike.
+const samples = new Map(present.map((t) => [t, []]));
+for (let i = 0; i < runs; i++) for (const t of present) samples.get(t).push(measure(t.cmd));
+const results = present.map((t) => {
+  const s = samples.get(t);
+  const secs = s.map((x) => x.secs).sort((a, b) => a - b)[Math.floor(s.length / 2)];
+  return { tool: t.name, secs, pps: meta.packets / secs, rssMB: Math.max(...s.map((x) => x.rssMB)) };
+});
 
 const vigie = results[0];
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';

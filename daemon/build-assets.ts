@@ -1,0 +1,32 @@
+/**
+ * Build step, run after tsc: writes what the daemon would otherwise compute at every start.
+ * - dist/devices/oui-table.txt: the IEEE registry, names only (see devices/oui-table.ts).
+ * - dist/rules/*.validate.cjs: the JSON Schema validators of rule and config files, compiled to
+ *   code by Ajv (standalone mode), so that loading rules does not compile schemas each time.
+ */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import * as standalone from 'ajv/dist/standalone/index.js';
+import { buildOuiTable } from './devices/oui-table.js';
+
+const dist = path.dirname(fileURLToPath(import.meta.url));
+const src = path.resolve(dist, '../daemon');
+const require = createRequire(import.meta.url);
+
+const raw = JSON.parse(fs.readFileSync(require.resolve('oui-data'), 'utf8')) as Record<string, string>;
+const oui = path.join(dist, 'devices', 'oui-table.txt');
+fs.writeFileSync(oui, buildOuiTable(raw));
+process.stdout.write(`oui-table: ${Object.keys(raw).length} prefixes -> ${oui}\n`);
+
+for (const schema of ['rules/device-rules.schema.json', 'config/config.schema.json']) {
+  const ajv = new Ajv2020({ allErrors: true, strict: true, code: { source: true } });
+  const validate = ajv.compile(JSON.parse(fs.readFileSync(path.join(src, schema), 'utf8')));
+  const out = path.join(dist, schema.replace('.schema.json', '.validate.cjs'));
+  // CommonJS module under ESM: the function is the default export.
+  const gen = (standalone as unknown as { default: (ajv: Ajv2020, v: unknown) => string }).default;
+  fs.writeFileSync(out, gen(ajv, validate));
+  process.stdout.write(`validator: ${schema} -> ${out}\n`);
+}
