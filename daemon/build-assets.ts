@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import * as standalone from 'ajv/dist/standalone/index.js';
 import { buildOuiTable } from './devices/oui-table.js';
+import { BUILTIN_COMPILED, loadDeviceRules, readDeviceRuleFiles } from './devices/rules.js';
+import { BUILTIN_RULES } from './rules/load.js';
 
 const dist = path.dirname(fileURLToPath(import.meta.url));
 const src = path.resolve(dist, '../daemon');
@@ -30,3 +32,10 @@ for (const schema of ['rules/device-rules.schema.json', 'config/config.schema.js
   fs.writeFileSync(out, gen(ajv, validate));
   process.stdout.write(`validator: ${schema} -> ${out}\n`);
 }
+
+// The built-in rules, validated now (a broken one fails the build) and stored as JSON.
+const rules = readDeviceRuleFiles(BUILTIN_RULES);
+if (rules.errors.length > 0) throw new Error(`built-in rules are invalid:\n${rules.errors.map((e) => `${e.file}:${e.line}: ${e.field}: ${e.reason}`).join('\n')}`);
+loadDeviceRules([BUILTIN_RULES]); // regular expressions and ids
+fs.writeFileSync(BUILTIN_COMPILED, JSON.stringify(rules.files));
+process.stdout.write(`rules: ${rules.files.reduce((n, f) => n + f.rules.length, 0)} built-in device rules -> ${BUILTIN_COMPILED}\n`);

@@ -8,7 +8,16 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Ajv2020 as Ajv2020Type, ValidateFunction } from 'ajv/dist/2020.js';
-import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import type { Document } from 'yaml';
+
+type YamlModule = typeof import('yaml');
+let yamlModule: YamlModule | null = null;
+
+/** The YAML parser, loaded on first use: built-in rules come precompiled and do not need it. */
+function yaml(): YamlModule {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule;
+  return yamlModule;
+}
 
 
 export interface RuleError {
@@ -64,7 +73,8 @@ function validator(name: string) {
 }
 
 /** Line (1-based) of the node at a JSON pointer in the YAML document, or of the nearest parent. */
-function lineOf(doc: Document, lc: LineCounter, pointer: string): number {
+function lineOf(doc: Document, lc: { linePos(offset: number): { line: number } }, pointer: string): number {
+  const { isMap, isSeq } = yaml();
   const keys = pointer
     .split('/')
     .slice(1)
@@ -100,6 +110,7 @@ export function loadYamlFile<T>(file: string, schema: string): { ok: true; value
   } catch (e) {
     return { ok: false, errors: [{ file, line: 0, field: '', reason: (e as Error).message }] };
   }
+  const { LineCounter, parseDocument } = yaml();
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   if (doc.errors.length > 0) {
