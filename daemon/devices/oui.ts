@@ -7,22 +7,22 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildOuiTable, lookupOuiTable } from './oui-table.js';
+import { buildOuiTable, OuiTable } from './oui-table.js';
 
-let table: string | null = null;
+let table: OuiTable | null = null;
 const cache = new Map<string, string | null>();
 
 /**
  * The registry, read on the first lookup: the compact table the build writes beside this module,
  * else (a source checkout before `npm run build`) the package's JSON, compacted here.
  */
-function registry(): string {
+function registry(): OuiTable {
   if (table !== null) return table;
   const compact = path.join(path.dirname(fileURLToPath(import.meta.url)), 'oui-table.txt');
-  if (existsSync(compact)) table = readFileSync(compact, 'latin1');
+  if (existsSync(compact)) table = new OuiTable(readFileSync(compact, 'utf8'));
   else {
     const require = createRequire(import.meta.url);
-    table = buildOuiTable(JSON.parse(readFileSync(require.resolve('oui-data'), 'utf8')) as Record<string, string>);
+    table = new OuiTable(buildOuiTable(JSON.parse(readFileSync(require.resolve('oui-data'), 'utf8')) as Record<string, string>));
   }
   return table;
 }
@@ -38,7 +38,7 @@ export function ouiVendor(mac: string): string | null {
   const known = cache.get(hex);
   if (known !== undefined) return known;
   const t = registry();
-  const found = lookupOuiTable(t, hex.slice(0, 9)) ?? lookupOuiTable(t, hex.slice(0, 7)) ?? lookupOuiTable(t, hex.slice(0, 6));
+  const found = t.get(hex.slice(0, 9)) ?? t.get(hex.slice(0, 7)) ?? t.get(hex.slice(0, 6));
   // Prefixes subdivided into MA-M/MA-S blocks are listed under the registration authority itself.
   const result = found && found !== 'IEEE Registration Authority' ? found : null;
   if (cache.size < 4096) cache.set(hex, result);
