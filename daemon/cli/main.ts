@@ -9,7 +9,7 @@ import { analyzeCapture, analyzeCaptureToJson } from '../analysis/analyze.js';
 import { InputError } from '../capture/errors.js';
 import { loadConfig } from '../config/load.js';
 import { loadDeviceRules } from '../devices/rules.js';
-import { BUILTIN_RULES, RuleLoadError } from '../rules/load.js';
+import { BUILTIN_RULES, loadCloudPlatforms, RuleLoadError } from '../rules/load.js';
 import { LineWriter, writeReportJson } from '../report/json-output.js';
 import { renderSummary } from '../report/summary.js';
 import { progressBar } from './progress.js';
@@ -90,14 +90,23 @@ export function buildProgram(): Command {
     .description('Check rule files against their schema: prints file:line: field: reason for each error')
     .argument('[dir]', 'rules folder (with devices/ inside)', BUILTIN_RULES)
     .action((dir: string) => {
-      try {
-        const loaded = loadDeviceRules([dir]);
-        process.stdout.write(`${dir}: ${loaded.length} device rules, all valid\n`);
-      } catch (e) {
-        if (!(e instanceof RuleLoadError)) throw e;
-        process.stdout.write(e.message + '\n');
-        process.exitCode = 1;
+      const errors: string[] = [];
+      let summary = '';
+      for (const [what, load] of [
+        ['device rules', () => loadDeviceRules([dir]).length],
+        ['cloud platforms', () => loadCloudPlatforms([dir]).length],
+      ] as const) {
+        try {
+          summary += `${summary ? ', ' : ''}${load()} ${what}`;
+        } catch (e) {
+          if (!(e instanceof RuleLoadError)) throw e;
+          errors.push(e.message);
+        }
       }
+      if (errors.length > 0) {
+        process.stdout.write(errors.join('\n') + '\n');
+        process.exitCode = 1;
+      } else process.stdout.write(`${dir}: ${summary}, all valid\n`);
     });
   return program;
 }

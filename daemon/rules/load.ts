@@ -140,3 +140,42 @@ export function ruleFiles(dir: string, sub: string): string[] {
     .sort()
     .map((f) => path.join(d, f));
 }
+
+export interface CloudPlatform {
+  id: string;
+  name: string;
+  operator: string;
+  country: string;
+  domains: string[];
+  devices?: string[];
+  source: string;
+}
+
+/** IoT cloud platforms from rules/clouds/*.yaml; refused whole on any error. */
+export function loadCloudPlatforms(dirs: string[] = [BUILTIN_RULES]): CloudPlatform[] {
+  const errors: RuleError[] = [];
+  const out: CloudPlatform[] = [];
+  const ids = new Map<string, string>();
+  for (const dir of dirs) {
+    for (const file of ruleFiles(dir, 'clouds')) {
+      const r = loadYamlFile<{ platforms: CloudPlatform[] }>(file, 'cloud-platforms.schema.json');
+      if (!r.ok) {
+        errors.push(...r.errors);
+        continue;
+      }
+      r.value.data.platforms.forEach((p) => {
+        if (ids.has(p.id)) errors.push({ file, line: 0, field: 'platforms.id', reason: `duplicate platform id "${p.id}" (also in ${ids.get(p.id)})` });
+        ids.set(p.id, file);
+        out.push(p);
+      });
+    }
+  }
+  if (errors.length > 0) throw new RuleLoadError(errors);
+  return out;
+}
+
+/** The platform a host name belongs to (the name or one of its parent domains), if any. */
+export function cloudOf(platforms: CloudPlatform[], host: string): CloudPlatform | undefined {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  return platforms.find((p) => p.domains.some((d) => h === d || h.endsWith(`.${d}`)));
+}

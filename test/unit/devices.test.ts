@@ -8,7 +8,7 @@ import { classify, type Identity } from '../../daemon/devices/classify.js';
 import { DeviceFacts } from '../../daemon/devices/facts.js';
 import { isRandomized, ouiVendor } from '../../daemon/devices/oui.js';
 import { loadDeviceRules } from '../../daemon/devices/rules.js';
-import { RuleLoadError } from '../../daemon/rules/load.js';
+import { cloudOf, loadCloudPlatforms, RuleLoadError } from '../../daemon/rules/load.js';
 import { vigie } from '../helpers/cli.js';
 import { casePath, ROOT } from '../helpers/corpus.js';
 import { eventsOf } from '../helpers/events.js';
@@ -95,8 +95,23 @@ describe('rule files', () => {
   it('the built-in rules are valid and every one names its source', () => {
     const r = vigie(['rules', 'check']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/\d+ device rules, all valid/);
+    expect(r.stdout).toMatch(/\d+ device rules, \d+ cloud platforms, all valid/);
     for (const rule of loadDeviceRules()) expect(rule.source.length).toBeGreaterThan(10);
+    for (const p of loadCloudPlatforms()) expect(p.source.length).toBeGreaterThan(10);
+  });
+
+  it('cloud platforms: a host name and its parents find their platform; bad entries are refused', () => {
+    const platforms = loadCloudPlatforms();
+    expect(cloudOf(platforms, 'apiieu.ezvizlife.com')?.id).toBe('ezviz');
+    expect(cloudOf(platforms, 'openapi.tuyaeu.com.')?.country).toBe('CN');
+    expect(cloudOf(platforms, 'notring.com')).toBeUndefined();
+    fs.mkdirSync(path.join(dir, 'clouds'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'clouds', 'x.yaml'), 'platforms:\n  - id: acme\n    name: Acme\n    operator: Acme\n    country: France\n    domains: [acme.example]\n');
+    const r = vigie(['rules', 'check', dir]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/x\.yaml:2: platforms\.0\.source: must have required property 'source'/);
+    expect(r.stdout).toMatch(/x\.yaml:5: platforms\.0\.country: must match pattern/);
+    fs.rmSync(path.join(dir, 'clouds'), { recursive: true });
   });
 
   it('vigie rules check names file, line, field and reason, and fails', () => {
