@@ -40,8 +40,6 @@ export class TlsSession implements StreamParser {
   /** Handshake bytes gathered from successive records, per direction. */
   private readonly hs: Buffer[][] = [[], []];
   private readonly done = [false, false];
-  private client: ClientHello | null = null;
-  private server: ServerHello | null = null;
   readonly f: TlsFacts = { sni: null, alpn: [], version: null, cipher: null, ja3: null, ja3s: null, ja4: null, ech: false, esni: false, mqtt: false };
 
   constructor(private readonly ctx: FlowContext) {
@@ -114,7 +112,6 @@ export class TlsSession implements StreamParser {
   }
 
   private clientHello(dir: number, h: ClientHello): void {
-    this.client = h;
     this.done[dir] = true;
     const f = this.f;
     f.sni = h.sni;
@@ -145,7 +142,6 @@ export class TlsSession implements StreamParser {
   }
 
   private serverHello(dir: number, h: ServerHello): void {
-    this.server = h;
     this.done[dir] = true;
     const f = this.f;
     const v = h.selectedVersion ?? h.version;
