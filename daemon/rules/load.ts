@@ -146,7 +146,10 @@ export interface CloudPlatform {
   name: string;
   operator: string;
   country: string;
-  domains: string[];
+  /** Host names (subdomains included); absent for platforms reached by address. */
+  domains?: string[];
+  /** Application protocols that identify the platform when no name is seen (P2P relays). */
+  protocols?: string[];
   devices?: string[];
   source: string;
 }
@@ -177,5 +180,10 @@ export function loadCloudPlatforms(dirs: string[] = [BUILTIN_RULES]): CloudPlatf
 /** The platform a host name belongs to (the name or one of its parent domains), if any. */
 export function cloudOf(platforms: CloudPlatform[], host: string): CloudPlatform | undefined {
   const h = host.toLowerCase().replace(/\.$/, '');
-  return platforms.find((p) => p.domains.some((d) => h === d || h.endsWith(`.${d}`)));
+  return platforms.find((p) => p.domains?.some((d) => h === d || h.endsWith(`.${d}`)));
+}
+
+/** The platform an application protocol belongs to (CS2 PPPP relays are reached by address only). */
+export function cloudOfProtocol(platforms: CloudPlatform[], app: string): CloudPlatform | undefined {
+  return platforms.find((p) => p.protocols?.includes(app));
 }

@@ -8,7 +8,7 @@ import { classify, type Identity } from '../../daemon/devices/classify.js';
 import { DeviceFacts } from '../../daemon/devices/facts.js';
 import { isRandomized, ouiVendor } from '../../daemon/devices/oui.js';
 import { loadDeviceRules } from '../../daemon/devices/rules.js';
-import { cloudOf, loadCloudPlatforms, RuleLoadError } from '../../daemon/rules/load.js';
+import { cloudOf, cloudOfProtocol, loadCloudPlatforms, RuleLoadError } from '../../daemon/rules/load.js';
 import { vigie } from '../helpers/cli.js';
 import { casePath, ROOT } from '../helpers/corpus.js';
 import { eventsOf } from '../helpers/events.js';
@@ -105,12 +105,24 @@ describe('rule files', () => {
     expect(cloudOf(platforms, 'apiieu.ezvizlife.com')?.id).toBe('ezviz');
     expect(cloudOf(platforms, 'openapi.tuyaeu.com.')?.country).toBe('CN');
     expect(cloudOf(platforms, 'notring.com')).toBeUndefined();
+    expect(cloudOf(platforms, 'openapi.easy4ip.com')?.id).toBe('imou');
+    expect(cloudOf(platforms, 'avs-alexa-eu.amazon.com')?.id).toBe('alexa');
+    expect(cloudOf(platforms, 'www.amazon.com')).toBeUndefined();
+    expect(cloudOfProtocol(platforms, 'pppp')?.country).toBe('CN');
+    // Every platform family the inventory issue names has an entry.
+    const ids = new Set(platforms.map((p) => p.id));
+    for (const id of ['tuya', 'meari-cloudedge', 'ezviz', 'hik-connect', 'imou', 'xiaomi', 'tp-link-kasa-tapo', 'reolink', 'wyze', 'ring', 'nest', 'alexa', 'eufy', 'arlo', 'throughtek-kalay', 'cs2-ilnkp2p'])
+      expect(ids.has(id), id).toBe(true);
     fs.mkdirSync(path.join(dir, 'clouds'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'clouds', 'x.yaml'), 'platforms:\n  - id: acme\n    name: Acme\n    operator: Acme\n    country: France\n    domains: [acme.example]\n');
     const r = vigie(['rules', 'check', dir]);
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/x\.yaml:2: platforms\.0\.source: must have required property 'source'/);
     expect(r.stdout).toMatch(/x\.yaml:5: platforms\.0\.country: must match pattern/);
+    fs.writeFileSync(path.join(dir, 'clouds', 'x.yaml'), 'platforms:\n  - id: acme\n    name: Acme\n    operator: Acme\n    country: FR\n    source: nowhere in particular\n');
+    const r2 = vigie(['rules', 'check', dir]);
+    expect(r2.status).toBe(1);
+    expect(r2.stdout).toMatch(/x\.yaml:2: platforms\.0.*domains/);
     fs.rmSync(path.join(dir, 'clouds'), { recursive: true });
   });
 
