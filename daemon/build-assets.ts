@@ -1,6 +1,7 @@
 /**
  * Build step, run after tsc: writes what the daemon would otherwise compute at every start.
  * - dist/devices/oui-table.txt: the IEEE registry, names only (see devices/oui-table.ts).
+ * - dist/geo-data/*.bin: country and AS range tables (see geo/build-geo.ts).
  * - dist/rules/*.validate.cjs: the JSON Schema validators of rule and config files, compiled to
  *   code by Ajv (standalone mode), so that loading rules does not compile schemas each time.
  */
@@ -11,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import * as standalone from 'ajv/dist/standalone/index.js';
 import { buildOuiTable } from './devices/oui-table.js';
+import { buildGeo } from './geo/build-geo.js';
+import { GEO_DIR } from './geo/geo.js';
 import { BUILTIN_COMPILED, loadDeviceRules, readDeviceRuleFiles } from './devices/rules.js';
 import { BUILTIN_RULES } from './rules/load.js';
 
@@ -23,7 +26,7 @@ const oui = path.join(dist, 'devices', 'oui-table.txt');
 fs.writeFileSync(oui, buildOuiTable(raw));
 process.stdout.write(`oui-table: ${Object.keys(raw).length} prefixes -> ${oui}\n`);
 
-for (const schema of ['rules/device-rules.schema.json', 'rules/cloud-platforms.schema.json', 'config/config.schema.json']) {
+for (const schema of ['rules/device-rules.schema.json', 'rules/cloud-platforms.schema.json', 'config/config.schema.json', 'verdicts/alert-rules.schema.json']) {
   const ajv = new Ajv2020({ allErrors: true, strict: true, code: { source: true } });
   const validate = ajv.compile(JSON.parse(fs.readFileSync(path.join(src, schema), 'utf8')));
   const out = path.join(dist, schema.replace('.schema.json', '.validate.cjs'));
@@ -39,3 +42,7 @@ if (rules.errors.length > 0) throw new Error(`built-in rules are invalid:\n${rul
 loadDeviceRules([BUILTIN_RULES]); // regular expressions and ids
 fs.writeFileSync(BUILTIN_COMPILED, JSON.stringify(rules.files));
 process.stdout.write(`rules: ${rules.files.reduce((n, f) => n + f.rules.length, 0)} built-in device rules -> ${BUILTIN_COMPILED}\n`);
+
+const geoPkg = (name: string) => path.dirname(require.resolve(`${name}/package.json`));
+const geo = await buildGeo(geoPkg('@ip-location-db/geo-whois-asn-country'), geoPkg('@ip-location-db/asn'), GEO_DIR);
+process.stdout.write(`geo: ${Object.entries(geo).map(([f, n]) => `${f} ${(n / 1e6).toFixed(1)} MB`).join(', ')} -> ${GEO_DIR}\n`);

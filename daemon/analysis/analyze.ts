@@ -10,6 +10,8 @@ import type { AnalysisReport, CaptureSummary, DeviceRecord, FlowRecord } from '.
 import { DEFAULT_CONFIG, type EngineConfig } from './config.js';
 import { Engine, type EngineHooks } from './engine.js';
 import { isoTime } from './flow-record.js';
+import type { Alert } from '../verdicts/alert.js';
+import { severityRank } from '../verdicts/rules.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -108,7 +110,7 @@ export function buildReport(read: CaptureReadResult, engine: Engine, flows: Flow
       .sort((a, b) => a.firstSeen - b.firstSeen || a.id - b.id)
       .map((d) => deviceRecord(d, engine.config)),
     flows,
-    alerts: [],
+    alerts: sortAlerts(engine.verdicts?.alerts ?? []),
   };
 }
 
@@ -151,4 +153,9 @@ export function deviceRecord(d: Device, config: EngineConfig = DEFAULT_CONFIG): 
     lastSeen: isoTime(d.lastSeen),
     stats: { flows: d.flows, packetsUp: d.packetsUp, packetsDown: d.packetsDown, bytesUp: d.bytesUp, bytesDown: d.bytesDown },
   };
+}
+
+/** Most severe first, then oldest first. */
+export function sortAlerts(alerts: Alert[]): Alert[] {
+  return [...alerts].sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.firstSeen.localeCompare(b.firstSeen) || a.id.localeCompare(b.id));
 }

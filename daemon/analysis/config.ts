@@ -3,6 +3,7 @@ import { DEFAULT_TIMEOUTS, type FlowTimeouts } from '../flows/flow-table.js';
 import { parseCidr, type Prefix } from '../flows/locality.js';
 import { DEFAULT_REASSEMBLY } from '../flows/tcp-reassembly.js';
 import type { Category, DeviceRule } from '../devices/rules.js';
+import type { VerdictConfig } from '../verdicts/verdicts.js';
 
 /** What the user said about a device: always beats what the rules infer. */
 export interface DeviceOverride {
@@ -24,6 +25,8 @@ export interface EngineConfig {
   deviceRules: DeviceRule[];
   /** User labels and categories, by MAC (lower case). */
   deviceOverrides: Record<string, DeviceOverride>;
+  /** Alert rules and what they need (geo data, trusted countries, mutes); null: no alerts. */
+  verdicts: VerdictConfig | null;
 }
 
 export const DEFAULT_CONFIG: EngineConfig = {
@@ -35,6 +38,7 @@ export const DEFAULT_CONFIG: EngineConfig = {
   communityIdSeed: 0,
   deviceRules: [],
   deviceOverrides: {},
+  verdicts: null,
 };
 
 export function withLanPrefixes(config: EngineConfig, cidrs: string[]): EngineConfig {

@@ -9,6 +9,7 @@ import { Decoder } from '../decode/decoder.js';
 import { Decoded, Fragment, Proto } from '../decode/packet.js';
 import { type Device, DeviceTable, factsOf } from '../devices/device-table.js';
 import { observeFlow } from '../devices/observe.js';
+import { setDhcpIdentity } from '../devices/facts.js';
 import type { Dhcp4Message } from '../protocols/dhcp/parser.js';
 import { parseMac } from '../decode/address.js';
 import { type EndReason, FlowTable } from '../flows/flow-table.js';
@@ -16,6 +17,8 @@ import { isGroupOrUnspecified, Locality } from '../flows/locality.js';
 import { DEFAULT_REASSEMBLY, type StreamConsumer, TcpReassembler } from '../flows/tcp-reassembly.js';
 import type { EventSink } from '../protocols/events.js';
 import { ProtocolStage } from '../protocols/stage.js';
+import { Verdicts } from '../verdicts/verdicts.js';
+import type { Alert } from '../verdicts/alert.js';
 import { DEFAULT_CONFIG, type EngineConfig } from './config.js';
 import { type FlowRecord, flowRecord } from './flow-record.js';
 
@@ -33,6 +36,8 @@ export interface EngineHooks {
   noDissectors?: boolean;
   /** Called with each flow as it ends (idle, evicted, or end of input). */
   flowEnded?: (record: FlowRecord) => void;
+  /** Called with each new or updated alert. */
+  alert?: (alert: Alert, isNew: boolean) => void;
 }
 
 function tee(a: StreamConsumer, b: StreamConsumer | undefined): StreamConsumer {
@@ -56,7 +61,10 @@ export class Engine implements PacketSink {
   readonly devices: DeviceTable;
   readonly locality: Locality;
   readonly protocols: ProtocolStage;
+  readonly verdicts: Verdicts | null;
   private readonly dissect: boolean;
+  /** When each running internet flow was last judged, by slot (at most once a second). */
+  private readonly judged = new Map<number, { last: number; n: number; dirty: boolean }>();
   /** Names the device resolved for the remote end of live internet flows, by slot. */
   private readonly resolved = new Map<number, string>();
   firstTs = Infinity;
@@ -76,6 +84,38 @@ export class Engine implements PacketSink {
     this.dissect = !hooks.noDissectors;
     this.devices = new DeviceTable(config.maxDevices);
     this.locality = new Locality(config.lanPrefixes);
+    this.verdicts = config.verdicts && this.dissect ? new Verdicts(config.verdicts, config, hooks.alert ?? null) : null;
+    if (this.verdicts) this.protocols.noticed = (slot, type) => this.noticed(slot, type);
+  }
+
+  /**
+   * A protocol message on a flow: judge the running flow now if it goes to the internet (an
+   * alert must not wait for the flow to end). The first messages of a flow are judged each
+   * (CONNECT, CONNACK, SUBSCRIBE, SUBACK, RTSP ANNOUNCE/RECORD come first), later ones at most
+   * once a second: a skipped message leaves the flow marked and the next tick judges it.
+   */
+  private noticed(slot: number, type: string): void {
+    const f = this.flows;
+    if ((f.locality[slot] & 3) === 3 || f.device[slot] < 0 || type === 'anomaly') return;
+    const ts = this.protocols.ts;
+    let j = this.judged.get(slot);
+    if (!j) this.judged.set(slot, (j = { last: -Infinity, n: 0, dirty: false }));
+    if (j.n >= EAGER_MESSAGES && ts - j.last < 1) {
+      j.dirty = true;
+      return;
+    }
+    this.judge(slot, j, ts);
+  }
+
+  private judge(slot: number, j: { last: number; n: number; dirty: boolean }, ts: number): void {
+    j.n++;
+    j.last = ts;
+    j.dirty = false;
+    const f = this.flows;
+    const d = this.devices.get(f.device[slot]);
+    if (!d) return;
+    const record = flowRecord(f, slot, 'end', d, this.protocols.peek(slot), this.resolved.get(slot) ?? null);
+    this.verdicts!.flow(record, d, ts);
   }
 
   packet(link: number, buf: Buffer, off: number, caplen: number, wirelen: number, ts: number): void {
@@ -120,12 +160,17 @@ export class Engine implements PacketSink {
     if (ts >= this.nextExpiry) {
       flows.expire(ts);
       this.nextExpiry = ts + 1;
+      if (this.verdicts) {
+        for (const [slot, j] of this.judged) if (j.dirty) this.judge(slot, j, ts);
+        this.verdicts.tick(ts, this.devices.all());
+      }
     }
   }
 
   /** Ends every live flow: the input is over. */
   finish(): void {
     this.flows.flush('end');
+    this.verdicts?.finish(this.lastTs);
   }
 
   /** A DHCP client described itself (RFC 2132 options 12, 55, 60, 81), or got an address. */
@@ -142,8 +187,7 @@ export class Engine implements PacketSink {
     if (m.op === 1) {
       f.hostname(m.hostname, 'dhcp');
       f.hostname(m.fqdn?.split('.')[0], 'dhcp-fqdn');
-      if (m.vendorClass) f.dhcpVendorClass = m.vendorClass;
-      if (m.paramRequestList) f.dhcpParams = m.paramRequestList;
+      setDhcpIdentity(f, m.vendorClass, m.paramRequestList);
     } else if (m.messageType === 5 && m.yiaddr !== '0.0.0.0') {
       this.devices.bind(d, m.yiaddr, ts, 'dhcp');
     }
@@ -234,6 +278,7 @@ export class Engine implements PacketSink {
     const app = this.protocols.end(slot);
     const resolved = this.resolved.get(slot) ?? null;
     if (resolved) this.resolved.delete(slot);
+    this.judged.delete(slot);
     const f = this.flows;
     const d = f.device[slot] >= 0 ? this.devices.get(f.device[slot]) : undefined;
     if (d) {
@@ -247,7 +292,13 @@ export class Engine implements PacketSink {
     }
     if (!d && !this.hooks.flowEnded) return;
     const record = flowRecord(f, slot, reason, d, app, resolved);
-    if (d) observeFlow(d, record);
+    if (d) {
+      observeFlow(d, record);
+      this.verdicts?.flow(record, d, f.last[slot]);
+    }
     this.hooks.flowEnded?.(record);
   }
 }
+
+/** Protocol messages of a flow judged one by one before the once-a-second pace. */
+const EAGER_MESSAGES = 8;

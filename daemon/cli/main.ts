@@ -10,6 +10,7 @@ import { InputError } from '../capture/errors.js';
 import { loadConfig } from '../config/load.js';
 import { loadDeviceRules } from '../devices/rules.js';
 import { BUILTIN_RULES, loadCloudPlatforms, RuleLoadError } from '../rules/load.js';
+import { loadAlertRules } from '../verdicts/rules.js';
 import { LineWriter, writeReportJson } from '../report/json-output.js';
 import { renderSummary } from '../report/summary.js';
 import { progressBar } from './progress.js';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
     .option('--config <file>', 'configuration file (YAML): LAN prefixes, device labels and categories, rules folders')
     .option('--rules <dir>', 'an extra rules folder (with devices/ inside), repeatable', collect, [])
     .option('--lan <cidr>', 'a prefix that is part of the LAN besides the private ranges (repeatable)', collect, [])
+    .option('--home-country <cc>', 'the household\'s country (ISO code, e.g. FR): servers elsewhere count as abroad')
     .option('--max-flows <n>', 'flow table size', positiveInt('--max-flows'), DEFAULT_CONFIG.maxFlows)
     .option('--max-devices <n>', 'device table size', positiveInt('--max-devices'), DEFAULT_CONFIG.maxDevices)
     .option('--stream-depth <bytes>', 'bytes of each TCP direction reassembled', positiveInt('--stream-depth'), DEFAULT_CONFIG.streamDepth)
@@ -56,8 +58,8 @@ export function buildProgram(): Command {
       if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('--community-id-seed must be 0 to 65535');
       return n;
     }, 0)
-    .action(async (capture: string, o: { json?: boolean; events?: boolean; config?: string; rules: string[]; lan: string[]; maxFlows: number; maxDevices: number; streamDepth: number; top: number; communityIdSeed: number }) => {
-      let config: EngineConfig = loadConfig(o.config, { ...DEFAULT_CONFIG, maxFlows: o.maxFlows, maxDevices: o.maxDevices, streamDepth: o.streamDepth, communityIdSeed: o.communityIdSeed }, o.rules);
+    .action(async (capture: string, o: { json?: boolean; events?: boolean; config?: string; rules: string[]; lan: string[]; homeCountry?: string; maxFlows: number; maxDevices: number; streamDepth: number; top: number; communityIdSeed: number }) => {
+      let config: EngineConfig = loadConfig(o.config, { ...DEFAULT_CONFIG, maxFlows: o.maxFlows, maxDevices: o.maxDevices, streamDepth: o.streamDepth, communityIdSeed: o.communityIdSeed }, o.rules, { homeCountry: o.homeCountry });
       try {
         config = withLanPrefixes(config, o.lan);
       } catch (e) {
@@ -88,13 +90,14 @@ export function buildProgram(): Command {
   rules
     .command('check')
     .description('Check rule files against their schema: prints file:line: field: reason for each error')
-    .argument('[dir]', 'rules folder (with devices/ inside)', BUILTIN_RULES)
+    .argument('[dir]', 'rules folder (with devices/, clouds/, alerts/ inside)', BUILTIN_RULES)
     .action((dir: string) => {
       const errors: string[] = [];
       let summary = '';
       for (const [what, load] of [
         ['device rules', () => loadDeviceRules([dir]).length],
         ['cloud platforms', () => loadCloudPlatforms([dir]).length],
+        ['alert rules', () => loadAlertRules([dir]).length],
       ] as const) {
         try {
           summary += `${summary ? ', ' : ''}${load()} ${what}`;

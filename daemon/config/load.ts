@@ -3,17 +3,32 @@ import path from 'node:path';
 import { DEFAULT_CONFIG, type DeviceOverride, type EngineConfig, withLanPrefixes } from '../analysis/config.js';
 import { InputError } from '../capture/errors.js';
 import { loadDeviceRules } from '../devices/rules.js';
-import { BUILTIN_RULES, formatRuleError, loadYamlFile, RuleLoadError } from '../rules/load.js';
+import { Geo, type NetworkOverride } from '../geo/geo.js';
+import { BUILTIN_RULES, formatRuleError, loadCloudPlatforms, loadYamlFile, RuleLoadError } from '../rules/load.js';
+import type { Mute } from '../verdicts/alert.js';
+import { trustedSet } from '../verdicts/countries.js';
+import { loadAlertRules } from '../verdicts/rules.js';
+import { DEFAULT_VERDICTS } from '../verdicts/verdicts.js';
 
 interface ConfigFile {
   lan?: string[];
   rules?: string[];
   communityIdSeed?: number;
   devices?: Record<string, DeviceOverride>;
+  homeCountry?: string;
+  trustedCountries?: string[];
+  networks?: NetworkOverride[];
+  mutes?: Mute[];
+  learningPeriod?: number;
+}
+
+/** Command-line settings that beat the file's. */
+export interface ConfigFlags {
+  homeCountry?: string;
 }
 
 /** Reads --config (if any) and the rules folders into an engine configuration. */
-export function loadConfig(file: string | undefined, base: EngineConfig = DEFAULT_CONFIG, extraRuleDirs: string[] = []): EngineConfig {
+export function loadConfig(file: string | undefined, base: EngineConfig = DEFAULT_CONFIG, extraRuleDirs: string[] = [], flags: ConfigFlags = {}): EngineConfig {
   let cfg: ConfigFile = {};
   if (file) {
     const r = loadYamlFile<ConfigFile>(file, '../config/config.schema.json');
@@ -31,11 +46,34 @@ export function loadConfig(file: string | undefined, base: EngineConfig = DEFAUL
   for (const [mac, o] of Object.entries(cfg.devices ?? {})) overrides[mac.toLowerCase()] = o;
   config.deviceOverrides = overrides;
   const dirs = [BUILTIN_RULES, ...(cfg.rules ?? []).map((d) => path.resolve(path.dirname(file ?? '.'), d)), ...extraRuleDirs];
+  let rules, platforms;
   try {
     config.deviceRules = loadDeviceRules(dirs);
+    rules = loadAlertRules(dirs);
+    platforms = loadCloudPlatforms(dirs);
   } catch (e) {
     if (e instanceof RuleLoadError) throw new InputError('rules', `invalid rule files:\n${e.message}`);
     throw e;
   }
+  const home = flags.homeCountry ?? cfg.homeCountry;
+  if (home !== undefined && !/^[A-Za-z]{2}$/.test(home)) throw new InputError('--home-country', `"${home}" is not an ISO 3166-1 alpha-2 code (FR, DE, US...)`);
+  let geo: Geo;
+  try {
+    geo = new Geo(cfg.networks ?? []);
+  } catch (e) {
+    throw new InputError(file ?? 'networks', (e as Error).message);
+  }
+  for (const m of cfg.mutes ?? []) {
+    if (m.until !== undefined && Number.isNaN(Date.parse(m.until))) throw new InputError(file ?? 'mutes', `mutes: "${m.until}" is not a date`);
+  }
+  config.verdicts = {
+    ...DEFAULT_VERDICTS,
+    rules,
+    platforms,
+    geo,
+    trusted: trustedSet(home?.toUpperCase() ?? null, cfg.trustedCountries),
+    mutes: cfg.mutes ?? [],
+    ...(cfg.learningPeriod !== undefined ? { learningPeriod: cfg.learningPeriod } : {}),
+  };
   return config;
 }

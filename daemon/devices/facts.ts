@@ -3,6 +3,8 @@
 const LIMIT = 50;
 
 export class DeviceFacts {
+  /** Bumped on every change, so that a classification can be cached until the facts change. */
+  version = 0;
   /** Host names the device gave, with where each came from (dhcp, dhcp-fqdn, mdns, ssdp). */
   readonly hostnames = new Map<string, string>();
   dhcpVendorClass: string | null = null;
@@ -19,12 +21,30 @@ export class DeviceFacts {
   readonly ja4 = new Set<string>();
 
   add(set: Set<string>, value: string | null | undefined): void {
-    if (value && set.size < LIMIT) set.add(value);
+    if (value && set.size < LIMIT && !set.has(value)) {
+      set.add(value);
+      this.version++;
+    }
   }
 
   hostname(name: string | null | undefined, source: string): void {
     if (!name) return;
     const clean = name.replace(/\.local\.?$/i, '').trim();
-    if (clean && !this.hostnames.has(clean) && this.hostnames.size < LIMIT) this.hostnames.set(clean, source);
+    if (clean && !this.hostnames.has(clean) && this.hostnames.size < LIMIT) {
+      this.hostnames.set(clean, source);
+      this.version++;
+    }
+  }
+}
+
+/** DHCP's description of the client (RFC 2132 options 60 and 55). */
+export function setDhcpIdentity(f: DeviceFacts, vendorClass: string | null | undefined, params: number[] | null | undefined): void {
+  if (vendorClass && vendorClass !== f.dhcpVendorClass) {
+    f.dhcpVendorClass = vendorClass;
+    f.version++;
+  }
+  if (params && params.join(',') !== f.dhcpParams?.join(',')) {
+    f.dhcpParams = params;
+    f.version++;
   }
 }

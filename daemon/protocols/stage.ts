@@ -96,6 +96,8 @@ export class ProtocolStage implements StreamConsumer {
   /** DHCP client messages and ACKs, for the device inventory. */
   dhcpClients: ((m: Dhcp4Message) => void) | null = null;
   reassembler: TcpReassembler | null = null;
+  /** Told of every protocol message (the verdict stage judges running flows on them). */
+  noticed: ((slot: number, type: string) => void) | null = null;
   /** Packet number (1-based) and time of the packet being processed, set by the engine. */
   frame = 0;
   ts = 0;
@@ -166,6 +168,14 @@ export class ProtocolStage implements StreamConsumer {
     if (s && s.datagram) s.none = true;
   }
 
+  /** What a running flow is so far (the facts object is live: copy what must be kept). */
+  peek(slot: number): FlowAppFacts {
+    const s = this.flows.get(slot);
+    const p = s?.stream ?? s?.datagram;
+    if (!p || p.app === null) return { app: null, encrypted: null, facts: null };
+    return { app: p.app, encrypted: p.encrypted, facts: p.facts() };
+  }
+
   /** The flow ended: what it was, and forget it. */
   end(slot: number): FlowAppFacts {
     const s = this.flows.get(slot);
@@ -177,6 +187,7 @@ export class ProtocolStage implements StreamConsumer {
 
   emit(ctx: Ctx, type: string, fields: EventFields, dir: number): void {
     this.events++;
+    this.noticed?.(ctx.slot, type);
     if (!this.sink) return;
     if (typeof fields === 'function') fields = fields();
     const f = this.table();

@@ -1,3 +1,5 @@
+import type { Alert } from '../verdicts/alert.js';
+
 /**
  * TypeScript view of the `vigie analyze --json` document. The normative definition is
  * analysis.schema.json beside this file; tests validate real output against it.
@@ -8,7 +10,7 @@ export interface AnalysisReport {
   capture: CaptureSummary;
   devices: DeviceRecord[];
   flows: FlowRecord[];
-  alerts: unknown[];
+  alerts: Alert[];
 }
 
 export interface CaptureSummary {

@@ -100,6 +100,8 @@ export interface LoadedFile<T> {
   data: T;
   /** Line of each top-level rule, for messages about the rules themselves. */
   lineOfRule: (index: number, field?: string) => number;
+  /** Line of the node at a JSON pointer (`/alerts/3/id`). */
+  lineAt: (pointer: string) => number;
 }
 
 /** Parses and validates one YAML file against a schema; returns its data or its errors. */
@@ -127,7 +129,7 @@ export function loadYamlFile<T>(file: string, schema: string): { ok: true; value
       }),
     };
   }
-  return { ok: true, value: { file, data: data as T, lineOfRule: (i, f) => lineOf(doc, lc, `/rules/${i}${f ? `/${f}` : ''}`) } };
+  return { ok: true, value: { file, data: data as T, lineOfRule: (i, f) => lineOf(doc, lc, `/rules/${i}${f ? `/${f}` : ''}`), lineAt: (p) => lineOf(doc, lc, p) } };
 }
 
 /** The YAML files of a rules folder's subfolder, sorted. */

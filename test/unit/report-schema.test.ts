@@ -31,10 +31,16 @@ describe('vigie analyze --json matches its schema', () => {
       const ok = validate(doc);
       expect(validate.errors ?? [], JSON.stringify(validate.errors?.slice(0, 3))).toEqual([]);
       expect(ok).toBe(true);
-      expect(doc.alerts).toEqual([]);
       expect(doc.flows.length).toBe(doc.capture.flows.total);
     });
   }
+
+  it('alerts follow it too (peafowl/mqtt-1: an anonymous client accepted by a broker abroad)', () => {
+    const doc = JSON.parse(vigie(['analyze', '--json', '--home-country', 'FR', casePath('peafowl/mqtt-1')]).stdout);
+    expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+    expect(doc.alerts.map((a: { rule: string; severity: string }) => `${a.rule}:${a.severity}`)).toEqual(['mqtt-cleartext-internet:critical']);
+    expect(doc.alerts[0].evidence.mqtt).toMatchObject({ anonymous: true, accepted: true, connackCode: 0 });
+  });
 
   it('rejects a document that breaks it (the schema is not vacuous)', () => {
     const doc = JSON.parse(vigie(['analyze', '--json', casePath('suricata-verify/bug-814')]).stdout);

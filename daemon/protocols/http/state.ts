@@ -9,6 +9,7 @@ import { MqttSession } from '../mqtt/state.js';
 import { type FlowContext, PendingBytes, type StreamParser } from '../parser-types.js';
 import { type HeaderBlock, header, parseHeaderBlock } from './message.js';
 import { WebSocketFramer } from './websocket.js';
+import { redactUrl } from '../redact.js';
 
 const SAMPLE = 20;
 const MAX_MESSAGES = 100;
@@ -110,7 +111,7 @@ export class HttpSession implements StreamParser {
     f.requests++;
     if (s.method && !f.methods.includes(s.method)) f.methods.push(s.method);
     this.methods.push(s.method ?? '');
-    const path = s.uri ?? '';
+    const path = redactUrl(s.uri ?? '').url;
     if (f.paths.length < SAMPLE && !f.paths.includes(path)) f.paths.push(path);
     const host = header(b, 'host');
     const ua = header(b, 'user-agent');
@@ -127,7 +128,7 @@ export class HttpSession implements StreamParser {
       {
         kind: 'request',
         method: s.method,
-        uri: s.uri,
+        uri: s.uri === null || s.uri === undefined ? s.uri : redactUrl(s.uri).url,
         version: s.version,
         host,
         userAgent: ua,

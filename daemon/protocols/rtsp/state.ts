@@ -6,6 +6,7 @@
  */
 import { header, parseHeaderBlock } from '../http/message.js';
 import { type FlowContext, PendingBytes, type StreamParser } from '../parser-types.js';
+import { redactUrl } from '../redact.js';
 
 const SAMPLE = 20;
 
@@ -81,13 +82,14 @@ export class RtspSession implements StreamParser {
       add(f.transports, transport);
       if (transport) this.announce(dir, r.start.kind === 'request', transport);
       if (r.start.kind === 'request') {
-        add(f.urls, r.start.uri);
+        const url = r.start.uri === null ? null : redactUrl(r.start.uri).url;
+        add(f.urls, url);
         add(f.methods, r.start.method);
         if (r.start.method === 'ANNOUNCE' || r.start.method === 'RECORD') f.publishing = true;
         f.userAgent ??= get('user-agent');
         const auth = get('authorization');
         add(f.authorization, auth ? auth.split(' ')[0] : null);
-        this.ctx.emit('rtsp', { kind: 'request', method: r.start.method, url: r.start.uri, version: r.start.version, cseq: get('cseq'), session: get('session'), transport, userAgent: get('user-agent'), authorization: auth ? auth.split(' ')[0] : null, contentType: get('content-type') }, dir);
+        this.ctx.emit('rtsp', { kind: 'request', method: r.start.method, url, version: r.start.version, cseq: get('cseq'), session: get('session'), transport, userAgent: get('user-agent'), authorization: auth ? auth.split(' ')[0] : null, contentType: get('content-type') }, dir);
       } else {
         add(f.statuses, r.start.status);
         f.server ??= get('server');

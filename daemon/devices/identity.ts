@@ -1,0 +1,72 @@
+/**
+ * Who a device is, in short (MAC, address, vendor, name, category), for alerts and live
+ * updates: the classification is cached on the device until its facts change.
+ */
+import type { DeviceOverride } from '../analysis/config.js';
+import { classify, type Classification } from './classify.js';
+import { type Device, DeviceTable, deviceKey } from './device-table.js';
+import { DeviceFacts } from './facts.js';
+import { isRandomized, ouiVendor } from './oui.js';
+import type { DeviceRule } from './rules.js';
+
+export interface DeviceIdentity {
+  id: string;
+  mac: string | null;
+  /** The address seen most recently. */
+  ip: string | null;
+  vendor: string | null;
+  model: string | null;
+  hostname: string | null;
+  label: string | null;
+  category: string;
+  randomizedMac: boolean | null;
+}
+
+const EMPTY = new DeviceFacts();
+const cache = new WeakMap<Device, { version: number; c: Classification }>();
+
+export function classification(d: Device, rules: DeviceRule[]): Classification {
+  const facts = d.facts ?? EMPTY;
+  const hit = cache.get(d);
+  if (hit && hit.version === facts.version && d.facts !== null) return hit.c;
+  const mac = DeviceTable.macText(d);
+  const c = classify(rules, { mac, ouiVendor: mac ? ouiVendor(mac) : null, randomized: mac ? isRandomized(mac) : false }, facts);
+  if (d.facts) cache.set(d, { version: facts.version, c });
+  return c;
+}
+
+/** The name the device gives itself: DHCP first (what the household set), then mDNS, SSDP. */
+export function ownName(f: DeviceFacts | null): string | null {
+  if (!f) return null;
+  const names = [...f.hostnames];
+  return (names.find(([, s]) => s === 'dhcp') ?? names.find(([, s]) => s === 'dhcp-fqdn') ?? names[0])?.[0] ?? null;
+}
+
+export function identify(d: Device, rules: DeviceRule[], overrides: Record<string, DeviceOverride>): DeviceIdentity {
+  const mac = DeviceTable.macText(d);
+  const c = classification(d, rules);
+  const o = mac ? overrides[mac] : undefined;
+  // The address a person recognises: IPv4 first, then global IPv6, link-local last.
+  let ip: string | null = null;
+  let best = -1;
+  let last = -Infinity;
+  for (const a of d.ips.values()) {
+    const rank = !a.ip.includes(':') ? 2 : /^fe[89ab]/i.test(a.ip) ? 0 : 1;
+    if (rank > best || (rank === best && a.lastSeen > last)) {
+      best = rank;
+      last = a.lastSeen;
+      ip = a.ip;
+    }
+  }
+  return {
+    id: deviceKey(d),
+    mac,
+    ip,
+    vendor: c.vendor,
+    model: c.model,
+    hostname: ownName(d.facts),
+    label: o?.label ?? null,
+    category: o?.category ?? c.category,
+    randomizedMac: mac ? isRandomized(mac) : null,
+  };
+}

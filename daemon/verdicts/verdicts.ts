@@ -1,0 +1,299 @@
+/**
+ * The verdict stage: alert rules applied to flows (while they run, so that an alert comes within
+ * a second of the CONNACK that makes it, and when they end), to devices that join, and to each
+ * device's hourly upload against its own baseline. One alert per rule, device and destination,
+ * updated as it repeats: count, last seen, the highest severity reached, the latest evidence.
+ */
+import { createHash } from 'node:crypto';
+import type { DeviceOverride } from '../analysis/config.js';
+import { isoTime } from '../analysis/flow-record.js';
+import type { Device } from '../devices/device-table.js';
+import { type DeviceIdentity, identify } from '../devices/identity.js';
+import type { DeviceRule } from '../devices/rules.js';
+import type { Geo } from '../geo/geo.js';
+import type { FlowRecord } from '../report/types.js';
+import { type CloudPlatform, cloudOf, cloudOfProtocol } from '../rules/load.js';
+import { type Alert, type AlertDestination, isMuted, type Mute } from './alert.js';
+import { matches, type Situation } from './condition.js';
+import { flowEvidence } from './evidence.js';
+import { type AlertRule, severityRank } from './rules.js';
+import { flowSituation, remoteOf } from './situation.js';
+
+export interface VerdictConfig {
+  rules: AlertRule[];
+  platforms: CloudPlatform[];
+  geo: Geo;
+  trusted: Set<string>;
+  mutes: Mute[];
+  /** Devices first seen this long after the start are "new" (seconds). */
+  learningPeriod: number;
+  /** Wait this long after a device's first packet before judging it (its DHCP, mDNS arrive). */
+  joinGrace: number;
+  /** Hours of history before an upload baseline counts. */
+  baselineHours: number;
+}
+
+export const DEFAULT_VERDICTS = { learningPeriod: 600, joinGrace: 30, baselineHours: 3 };
+
+/** The devices the verdicts need to know about: rules and user overrides. */
+export interface DeviceContext {
+  deviceRules: DeviceRule[];
+  deviceOverrides: Record<string, DeviceOverride>;
+}
+
+interface Book {
+  alert: Alert;
+  rule: AlertRule;
+  /** The facts of the last match, re-judged when the device's category becomes known. */
+  situation: Situation;
+  device: Device | null;
+  /** Recent flow ids already counted (a flow is judged while it runs and when it ends). */
+  flows: number[];
+}
+
+interface Usage {
+  hour: number;
+  /** Bytes up at the start of the current hour. */
+  mark: number;
+  history: number[];
+}
+
+const FLOW_MEMORY = 64;
+
+export class Verdicts {
+  private readonly book = new Map<string, Book>();
+  private readonly flowRules: AlertRule[];
+  private readonly joinRules: AlertRule[];
+  private readonly surgeRules: AlertRule[];
+  private readonly pending = new Map<Device, number>();
+  private readonly seen = new WeakSet<Device>();
+  private readonly usage = new WeakMap<Device, Usage>();
+  private start = NaN;
+  private lastRefresh = -Infinity;
+  evaluations = 0;
+
+  constructor(
+    readonly config: VerdictConfig,
+    private readonly devices: DeviceContext,
+    /** Called with each new or changed alert. */
+    private readonly onAlert: ((a: Alert, isNew: boolean) => void) | null = null,
+  ) {
+    this.flowRules = config.rules.filter((r) => (r.on ?? 'flow') === 'flow');
+    this.joinRules = config.rules.filter((r) => r.on === 'device-joined');
+    this.surgeRules = config.rules.filter((r) => r.on === 'upload-surge');
+  }
+
+  get alerts(): Alert[] {
+    return [...this.book.values()].map((b) => b.alert);
+  }
+
+  private identity(d: Device): DeviceIdentity {
+    return identify(d, this.devices.deviceRules, this.devices.deviceOverrides);
+  }
+
+  /** Judges a flow of a LAN device, running (`live`) or ended. */
+  flow(record: FlowRecord, d: Device, ts: number): void {
+    if (this.flowRules.length === 0) return;
+    if (!record.internet && record.app === null) return;
+    this.evaluations++;
+    const lan = record.deviceSide === 'resp' ? record.resp.ip : record.orig.ip;
+    const device = { ...this.identity(d), ip: lan };
+    const remote = remoteOf(record);
+    const geo = this.config.geo.lookup(remote.ip);
+    const cloud = (record.hostname ? cloudOf(this.config.platforms, record.hostname) : undefined) ?? (record.app ? cloudOfProtocol(this.config.platforms, record.app) : undefined) ?? null;
+    const s = flowSituation({ record, device, remote, geo, cloud, trusted: this.config.trusted });
+    const destination: AlertDestination = {
+      ip: remote.ip,
+      port: remote.port,
+      hostname: record.hostname,
+      country: geo.country,
+      asn: geo.asn,
+      org: geo.org,
+      label: geo.label,
+      platform: cloud ? { id: cloud.id, name: cloud.name, operator: cloud.operator, country: cloud.country } : null,
+    };
+    for (const rule of this.flowRules) {
+      if (!matches(rule.when, s)) continue;
+      this.raise(rule, s, d, device, destination, record.app, record.encrypted, flowEvidence(record), record.id, ts, Date.parse(record.firstSeen) / 1000);
+    }
+  }
+
+  /** Once a second: devices that joined, hours that closed. */
+  tick(ts: number, devices: Iterable<Device>): void {
+    if (Number.isNaN(this.start)) this.start = ts;
+    for (const d of devices) {
+      if (!this.seen.has(d)) {
+        this.seen.add(d);
+        if (this.joinRules.length > 0 && d.firstSeen >= this.start + this.config.learningPeriod) this.pending.set(d, d.firstSeen + this.config.joinGrace);
+      }
+      if (this.surgeRules.length > 0) this.hourly(d, ts);
+    }
+    for (const [d, at] of this.pending) {
+      if (ts < at) continue;
+      this.pending.delete(d);
+      this.joined(d, ts);
+    }
+    if (ts - this.lastRefresh >= 10) {
+      this.lastRefresh = ts;
+      this.refresh();
+    }
+  }
+
+  /** The input ended: judge devices still waiting for their grace period, refresh identities. */
+  finish(ts: number): void {
+    for (const d of this.pending.keys()) this.joined(d, ts);
+    this.pending.clear();
+    this.refresh();
+  }
+
+  /**
+   * What is known of a device grows as traffic arrives (an RTSP push after the MQTT session
+   * shows it is a camera): alerts take the device's current identity, and a category learnt
+   * later can raise their severity. Run at the end of input and every few seconds when live.
+   */
+  refresh(): void {
+    for (const b of this.book.values()) {
+      if (!b.device) continue;
+      const id = this.identity(b.device);
+      const a = b.alert;
+      const changed = id.category !== a.device.category || id.vendor !== a.device.vendor || id.hostname !== a.device.hostname || id.label !== a.device.label || (!a.destination && id.ip !== a.device.ip);
+      if (!changed) continue;
+      // A flow alert keeps the address the device used for it.
+      a.device = { id: id.id, mac: id.mac, ip: a.destination ? a.device.ip : id.ip, vendor: id.vendor, hostname: id.hostname, label: id.label, category: id.category };
+      b.situation.set('device.category', id.category);
+      b.situation.set('device.vendor', id.vendor);
+      const { severity, reasons } = this.severity(b.rule, b.situation);
+      if (severityRank(severity) > severityRank(a.severity)) {
+        a.severity = severity;
+        a.reasons = reasons;
+      }
+      this.onAlert?.(a, false);
+    }
+  }
+
+  private severity(rule: AlertRule, s: Situation): { severity: AlertRule['severity']; reasons: string[] } {
+    let severity = rule.severity;
+    const reasons: string[] = [];
+    for (const e of rule.escalate ?? []) {
+      if (!matches(e.when, s)) continue;
+      if (severityRank(e.severity) > severityRank(severity)) severity = e.severity;
+      if (e.because) reasons.push(e.because);
+    }
+    return { severity, reasons };
+  }
+
+  private joined(d: Device, ts: number): void {
+    const device = this.identity(d);
+    const s: Situation = new Map();
+    s.set('device.new', true);
+    s.set('device.category', device.category);
+    s.set('device.vendor', device.vendor);
+    s.set('device.randomizedMac', device.randomizedMac);
+    for (const rule of this.joinRules) {
+      if (!matches(rule.when, s)) continue;
+      this.raise(rule, s, d, device, null, null, null, { firstSeen: isoTime(d.firstSeen), addresses: [...d.ips.keys()] }, -1, ts, d.firstSeen);
+    }
+  }
+
+  private hourly(d: Device, ts: number): void {
+    const hour = Math.floor(ts / 3600);
+    let u = this.usage.get(d);
+    if (!u) {
+      this.usage.set(d, { hour, mark: d.bytesUp, history: [] });
+      return;
+    }
+    if (hour === u.hour) return;
+    const bytes = d.bytesUp - u.mark;
+    const base = median(u.history);
+    if (u.history.length >= this.config.baselineHours) {
+      const device = this.identity(d);
+      const s: Situation = new Map();
+      s.set('upload.bytes', bytes);
+      s.set('upload.ratio', bytes / Math.max(base, 1));
+      s.set('device.category', device.category);
+      s.set('device.vendor', device.vendor);
+      for (const rule of this.surgeRules) {
+        if (!matches(rule.when, s)) continue;
+        const evidence = { hour: isoTime(u.hour * 3600), bytesUp: bytes, baselineBytesUp: base, baselineHours: u.history.length };
+        this.raise(rule, s, d, device, null, null, null, evidence, -1, ts, u.hour * 3600);
+      }
+    }
+    u.history.push(bytes);
+    if (u.history.length > 24) u.history.shift();
+    // Hours without traffic count as zero: the device was quiet.
+    for (let h = u.hour + 1; h < hour && u.history.length < 24; h++) u.history.push(0);
+    u.hour = hour;
+    u.mark = d.bytesUp;
+  }
+
+  private raise(rule: AlertRule, s: Situation, d: Device, device: DeviceIdentity, destination: AlertDestination | null, protocol: string | null, encrypted: boolean | null, evidence: Record<string, unknown>, flowId: number, ts: number, first: number): void {
+    const { severity, reasons } = this.severity(rule, s);
+    const destKey = destination ? (destination.hostname ?? destination.ip) : '';
+    const id = createHash('sha256').update(`${rule.id}|${device.id}|${destKey}`).digest('hex').slice(0, 16);
+    const b = this.book.get(id);
+    const dev = { id: device.id, mac: device.mac, ip: device.ip, vendor: device.vendor, hostname: device.hostname, label: device.label, category: device.category };
+    if (!b) {
+      const alert: Alert = {
+        id,
+        rule: rule.id,
+        severity,
+        title: rule.title,
+        reasons,
+        device: dev,
+        destination,
+        protocol: rule.protocol ?? protocol,
+        encrypted,
+        evidence,
+        remediation: rule.remediation.map((t) => fill(t, device, destination)),
+        firstSeen: isoTime(Math.min(first, ts)),
+        lastSeen: isoTime(ts),
+        count: 1,
+        muted: false,
+      };
+      alert.muted = isMuted(alert, this.config.mutes, ts);
+      this.book.set(id, { alert, rule, situation: s, device: d, flows: flowId >= 0 ? [flowId] : [] });
+      this.onAlert?.(alert, true);
+      return;
+    }
+    const a = b.alert;
+    b.situation = s;
+    let changed = false;
+    if (flowId < 0 || !b.flows.includes(flowId)) {
+      a.count++;
+      if (flowId >= 0) {
+        b.flows.push(flowId);
+        if (b.flows.length > FLOW_MEMORY) b.flows.shift();
+      }
+      changed = true;
+    }
+    if (severityRank(severity) > severityRank(a.severity)) {
+      a.severity = severity;
+      a.reasons = reasons;
+      changed = true;
+    }
+    const last = isoTime(ts);
+    if (last > a.lastSeen) a.lastSeen = last;
+    if (JSON.stringify(evidence) !== JSON.stringify(a.evidence)) {
+      a.evidence = evidence;
+      changed = true;
+    }
+    a.device = dev;
+    if (destination) a.destination = destination;
+    if (changed) this.onAlert?.(a, false);
+  }
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function fill(t: string, d: DeviceIdentity, dest: AlertDestination | null): string {
+  const name = d.label ?? d.hostname ?? (d.vendor ? `the ${d.vendor} device` : null) ?? d.mac ?? d.ip ?? 'the device';
+  return t
+    .replace(/\{device\}/g, name)
+    .replace(/\{destination\}/g, dest ? (dest.hostname ?? dest.ip) : 'its destinations')
+    .replace(/\{country\}/g, dest?.country ?? 'unknown country');
+}
