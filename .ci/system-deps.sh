@@ -7,7 +7,8 @@ set -euo pipefail
 what=${1:-runtime}
 pkgs=(libpcap-dev python3 make g++)
 if [ "$what" = test ]; then
-  pkgs+=(tshark libndpi-bin tcpdump tcpreplay iproute2 iputils-ping time mosquitto mosquitto-clients dnsmasq-base isc-dhcp-client bind9-dnsutils ffmpeg openssl curl python3-paho-mqtt)
+  pkgs+=(tshark libndpi-bin tcpdump tcpreplay iproute2 iputils-ping time mosquitto mosquitto-clients dnsmasq-base isc-dhcp-client bind9-dnsutils ffmpeg openssl curl python3-paho-mqtt
+    vsftpd dovecot-imapd dovecot-pop3d python3-aiosmtpd inetutils-telnetd telnet socat)
 fi
 
 missing=()
@@ -33,4 +34,8 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The tests start their own servers inside namespaces: the packages' system services are not wanted.
+for svc in vsftpd dovecot inetutils-inetd; do
+  if command -v systemctl >/dev/null && systemctl is-active -q "$svc" 2>/dev/null; then systemctl disable -q --now "$svc" || true; fi
+done
 echo "installed: ${missing[*]}"

@@ -20,6 +20,7 @@ import { parseRtcp, parseRtp } from './rtp/parser.js';
 import { RtpFlow } from './rtp/state.js';
 import { looksLikeStun, StunFlow } from './stun/state.js';
 import { looksLikeTuya, TuyaFlow } from './tuya/state.js';
+import { greetingProtocol, LoginSession } from './login/state.js';
 
 /** An HTTP/1.x request or response start (RFC 9112 §3, §4). */
 function looksLikeHttp(buf: Buffer, off: number, len: number): boolean {
@@ -76,7 +77,11 @@ export function detectStream(ctx: FlowContext, dir: number, buf: Buffer, off: nu
   if (isExactMqttRun(buf, off, end)) return new MqttSession(ctx);
   if (dir === 0 && looksLikeRtmp(buf, off, len, ctx.respPort)) return new RtmpSession(ctx);
   if (looksLikeDnsTcp(buf, off, len)) return DnsFlow.overTcp(ctx, ctx);
-  void dir;
+  // FTP, POP3, IMAP, SMTP and Telnet servers speak first: their greeting names them.
+  if (dir === 1) {
+    const login = greetingProtocol(buf, off, len, [ctx.origPort, ctx.respPort]);
+    if (login) return new LoginSession(ctx, login);
+  }
   return null;
 }
 

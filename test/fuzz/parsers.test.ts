@@ -12,6 +12,7 @@ import { DhcpFlow } from '../../daemon/protocols/dhcp/state.js';
 import { DnsFlow } from '../../daemon/protocols/dns/state.js';
 import { HttpSession } from '../../daemon/protocols/http/state.js';
 import { MqttSession } from '../../daemon/protocols/mqtt/state.js';
+import { LoginSession } from '../../daemon/protocols/login/state.js';
 import type { DatagramParser, StreamParser } from '../../daemon/protocols/parser-types.js';
 import { ppppFlow } from '../../daemon/protocols/pppp/state.js';
 import { QuicFlow } from '../../daemon/protocols/quic/detect.js';
@@ -64,6 +65,9 @@ describe('fuzzing the dissectors', () => {
   it('TLS', () => streamProperty((c) => new TlsSession(c), [443, 4433]), TIMEOUT);
   it('HTTP and WebSocket', () => streamProperty((c) => new HttpSession(c), [80, 8000]), TIMEOUT);
   it('RTSP', () => streamProperty((c) => new RtspSession(c), [8554]), TIMEOUT);
+  it('FTP, POP3, IMAP, SMTP and Telnet logins', () => {
+    for (const p of ['ftp', 'pop3', 'imap', 'smtp', 'telnet'] as const) streamProperty((c) => new LoginSession(c, p), [21, 110, 143, 25, 23]);
+  }, TIMEOUT);
   it('DNS over TCP', () => streamProperty((c) => DnsFlow.overTcp(c, c), [53, 1053]), TIMEOUT);
   it('DNS', () => datagramProperty((c) => new DnsFlow(c, 'dns', c), [53]), TIMEOUT);
   it('mDNS', () => datagramProperty((c) => new DnsFlow(c, 'mdns', null), [5353]), TIMEOUT);
