@@ -85,7 +85,7 @@ export function flowSituation(v: FlowView): Situation {
     s.set('login.passwordPresent', deviceIsClient && login.passwordPresent === true);
     s.set('login.accepted', login.accepted === true);
   }
-  if (r.app === 'pppp') s.set('p2p', true);
+  if (r.app === 'cs2-p2p' || p.pppp) s.set('p2p', true);
   return s;
 }
 

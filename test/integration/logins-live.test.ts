@@ -99,7 +99,10 @@ describe.skipIf(!ready)('cleartext logins to real servers', () => {
       { mode: 0o755 },
     );
     lab.spawn(lab.cloud, ['socat', `TCP-LISTEN:23,bind=${SERVER},reuseaddr,fork`, `EXEC:/usr/sbin/telnetd -E ${d}/login.sh`]);
-    for (const p of [21, 143, 110, 25, 23]) await waitForListen(lab, lab.cloud, p, 15_000);
+    // A web server for an HTTP Basic login (RFC 7617).
+    fs.mkdirSync(path.join(d, 'www'));
+    lab.spawn(lab.cloud, ['/usr/bin/python3', '-m', 'http.server', '--bind', SERVER, '--directory', path.join(d, 'www'), '80']);
+    for (const p of [21, 143, 110, 25, 23, 80]) await waitForListen(lab, lab.cloud, p, 15_000);
 
     const pc = lab.host('pc', PC);
     lab.address(pc, '192.168.50.31/24');
@@ -114,6 +117,7 @@ describe.skipIf(!ready)('cleartext logins to real servers', () => {
     fs.writeFileSync(path.join(d, 'mail.txt'), 'Subject: hi\r\n\r\nhello\r\n');
     c(`curl -s --max-time 10 -u bob:${SECRET} --login-options AUTH=PLAIN --mail-from a@example.org --mail-rcpt b@example.org -T ${d}/mail.txt smtp://${SERVER}/`);
     c(`curl -s --max-time 10 -u bob:${SECRET} --login-options AUTH=LOGIN --mail-from a@example.org --mail-rcpt b@example.org -T ${d}/mail.txt smtp://${SERVER}/`);
+    c(`curl -s --max-time 10 -u bob:${SECRET} http://${SERVER}/ -o /dev/null`);
     c(`(sleep 1; echo admin; sleep 1; echo '${SECRET}'; sleep 1; echo exit; sleep 1) | timeout 10 telnet ${SERVER} 23 >/dev/null 2>&1`);
     await lab.stopCapture();
     if (process.env.VIGIE_KEEP_PCAP) fs.copyFileSync(pcap, process.env.VIGIE_KEEP_PCAP);
@@ -201,7 +205,10 @@ describe.skipIf(!ready)('cleartext logins to real servers', () => {
     expect(a.severity).toBe('critical');
     const withPassword = ['ftp', 'imap', 'pop3', 'smtp', 'telnet'].flatMap((p) => logins(p)).filter((x) => x.login.passwordPresent);
     expect(withPassword).toHaveLength(7);
-    expect(a.count).toBe(withPassword.length);
+    const basic = report.flows.filter((f) => ((f.protocol as { http?: { authorization: string[] } } | null)?.http?.authorization ?? []).includes('Basic'));
+    expect(basic).toHaveLength(1);
+    expect(a.count).toBe(withPassword.length + basic.length);
+    expect(tsharkRows('http.authorization', ['http.authbasic']).length).toBe(1);
     expect(a.destination).toMatchObject({ ip: SERVER, country: 'US' });
   });
 

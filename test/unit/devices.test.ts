@@ -108,7 +108,7 @@ describe('rule files', () => {
     expect(cloudOf(platforms, 'openapi.easy4ip.com')?.id).toBe('imou');
     expect(cloudOf(platforms, 'avs-alexa-eu.amazon.com')?.id).toBe('alexa');
     expect(cloudOf(platforms, 'www.amazon.com')).toBeUndefined();
-    expect(cloudOfProtocol(platforms, 'pppp')?.country).toBe('CN');
+    expect(cloudOfProtocol(platforms, 'cs2-p2p')?.country).toBe('CN');
     // Every platform family the inventory issue names has an entry.
     const ids = new Set(platforms.map((p) => p.id));
     for (const id of ['tuya', 'meari-cloudedge', 'ezviz', 'hik-connect', 'imou', 'xiaomi', 'tp-link-kasa-tapo', 'reolink', 'wyze', 'ring', 'nest', 'alexa', 'eufy', 'arlo', 'throughtek-kalay', 'cs2-ilnkp2p'])

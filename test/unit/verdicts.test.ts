@@ -237,6 +237,13 @@ function udp(src: [string, string, number], dst: [string, string, number], size:
 const ROUTER = '00:11:22:33:44:01';
 const CLOUD: [string, string, number] = [ROUTER, '198.51.100.7', 4000];
 
+/** An Ethernet/IPv4/UDP frame carrying the given payload. */
+function udpWith(src: [string, string, number], dst: [string, string, number], payload: Buffer): Buffer {
+  const b = udp(src, dst, payload.length);
+  payload.copy(b, 42);
+  return b;
+}
+
 function engineWith(yaml: string): Engine {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigie-cfg-'));
   const file = path.join(dir, 'vigie.yaml');
@@ -294,5 +301,19 @@ describe('device rules of the verdict stage', () => {
     expect(ev.bytesUp).toBeGreaterThan(20e6);
     expect(ev.baselineBytesUp).toBeLessThan(200e3);
     expect(ev.hour).toBe(new Date((t0 + 4 * 3600) * 1000).toISOString());
+  });
+
+  it('a camera reaching a CS2 PPPP relay abroad (the published PunchPkt vector): high, CS2 platform named', () => {
+    const e = engineWith('homeCountry: FR\nnetworks:\n  - { cidr: 203.0.113.0/24, country: CN }\n');
+    const punch = Buffer.from('f14100144241544400000000000262ca574f4e4a4d000000', 'hex');
+    const t0 = 1_700_000_000;
+    for (let i = 0; i < 3; i++) {
+      const f = udpWith(['3c:ef:8c:00:00:42', '192.168.1.42', 40000], [ROUTER, '203.0.113.9', 32100], punch);
+      e.packet(ETH, f, 0, f.length, f.length, t0 + i);
+    }
+    e.finish();
+    const p2p = e.verdicts!.alerts.filter((a) => a.rule === 'camera-p2p-relay-abroad');
+    expect(p2p.map((a) => [a.severity, a.protocol, a.destination?.country, a.destination?.platform?.id])).toEqual([['high', 'cs2-p2p', 'CN', 'cs2-ilnkp2p']]);
+    expect((p2p[0].evidence.pppp as { deviceIds: string[] }).deviceIds).toEqual(['BATD156362WONJM']);
   });
 });
