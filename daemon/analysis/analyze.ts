@@ -2,10 +2,9 @@
 import { createRequire } from 'node:module';
 import { linkTypeName } from '../capture/linktype.js';
 import { type CaptureReadResult, readCapture, type ReadOptions } from '../capture/reader.js';
-import { classify } from '../devices/classify.js';
-import { type Device, deviceKey, DeviceTable } from '../devices/device-table.js';
+import type { Device } from '../devices/device-table.js';
 import { DeviceFacts } from '../devices/facts.js';
-import { isRandomized, ouiVendor } from '../devices/oui.js';
+import { classification, identify } from '../devices/identity.js';
 import type { AnalysisReport, CaptureSummary, DeviceRecord, FlowRecord } from '../report/types.js';
 import { DEFAULT_CONFIG, type EngineConfig } from './config.js';
 import { Engine, type EngineHooks } from './engine.js';
@@ -115,26 +114,23 @@ export function buildReport(read: CaptureReadResult, engine: Engine, flows: Flow
 }
 
 export function deviceRecord(d: Device, config: EngineConfig = DEFAULT_CONFIG): DeviceRecord {
-  const mac = DeviceTable.macText(d);
-  const randomized = mac ? isRandomized(mac) : null;
+  const id = identify(d, config.deviceRules, config.deviceOverrides);
+  const c = classification(d, config.deviceRules);
   const facts = d.facts ?? new DeviceFacts();
-  const c = classify(config.deviceRules, { mac, ouiVendor: mac ? ouiVendor(mac) : null, randomized: randomized ?? false }, facts);
-  const override = mac ? config.deviceOverrides[mac] : undefined;
-  // The name the device gives itself: DHCP first (what the household set), then mDNS, SSDP.
+  const userCategory = id.mac ? config.deviceOverrides[id.mac]?.category : undefined;
   const names = [...facts.hostnames];
-  const hostname = (names.find(([, s]) => s === 'dhcp') ?? names.find(([, s]) => s === 'dhcp-fqdn') ?? names[0])?.[0] ?? null;
   return {
-    id: deviceKey(d),
-    mac,
-    randomizedMac: randomized,
+    id: id.id,
+    mac: id.mac,
+    randomizedMac: id.randomizedMac,
     ips: [...d.ips.values()].map((a) => ({ ip: a.ip, firstSeen: isoTime(a.firstSeen), lastSeen: isoTime(a.lastSeen), source: a.source })),
-    vendor: c.vendor,
-    model: c.model,
-    hostname,
-    label: override?.label ?? null,
-    category: override?.category ?? c.category,
-    categorySource: override?.category ? 'user' : c.category === 'unknown' ? null : 'rules',
-    confidence: override?.category ? 1 : c.confidence,
+    vendor: id.vendor,
+    model: id.model,
+    hostname: id.hostname,
+    label: id.label,
+    category: id.category,
+    categorySource: userCategory ? 'user' : c.category === 'unknown' ? null : 'rules',
+    confidence: userCategory ? 1 : c.confidence,
     evidence: c.evidence,
     observations: {
       hostnames: names.map(([name, source]) => ({ name, source })),

@@ -178,11 +178,9 @@ export class ProtocolStage implements StreamConsumer {
 
   /** The flow ended: what it was, and forget it. */
   end(slot: number): FlowAppFacts {
-    const s = this.flows.get(slot);
+    const facts = this.peek(slot);
     this.flows.delete(slot);
-    const p = s?.stream ?? s?.datagram;
-    if (!p || p.app === null) return { app: null, encrypted: null, facts: null };
-    return { app: p.app, encrypted: p.encrypted, facts: p.facts() };
+    return facts;
   }
 
   emit(ctx: Ctx, type: string, fields: EventFields, dir: number): void {

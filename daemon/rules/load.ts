@@ -156,27 +156,38 @@ export interface CloudPlatform {
   source: string;
 }
 
-/** IoT cloud platforms from rules/clouds/*.yaml; refused whole on any error. */
-export function loadCloudPlatforms(dirs: string[] = [BUILTIN_RULES]): CloudPlatform[] {
+/**
+ * The entries under `key` of every YAML file in the `sub` folder of each rules folder, validated
+ * against `schema`, ids unique across all of them, plus whatever `check` finds; refused whole on
+ * any error, so a broken file never replaces the set in force.
+ */
+export function loadRuleSet<T extends { id: string }>(dirs: string[], sub: string, schema: string, key: string, check?: (item: T, field: string, file: string, line: number) => RuleError[]): T[] {
   const errors: RuleError[] = [];
-  const out: CloudPlatform[] = [];
+  const out: T[] = [];
   const ids = new Map<string, string>();
   for (const dir of dirs) {
-    for (const file of ruleFiles(dir, 'clouds')) {
-      const r = loadYamlFile<{ platforms: CloudPlatform[] }>(file, 'cloud-platforms.schema.json');
+    for (const file of ruleFiles(dir, sub)) {
+      const r = loadYamlFile<Record<string, T[]>>(file, schema);
       if (!r.ok) {
         errors.push(...r.errors);
         continue;
       }
-      r.value.data.platforms.forEach((p) => {
-        if (ids.has(p.id)) errors.push({ file, line: 0, field: 'platforms.id', reason: `duplicate platform id "${p.id}" (also in ${ids.get(p.id)})` });
-        ids.set(p.id, file);
-        out.push(p);
+      r.value.data[key].forEach((item, i) => {
+        const line = r.value.lineAt(`/${key}/${i}`);
+        if (ids.has(item.id)) errors.push({ file, line, field: `${key}.${i}.id`, reason: `duplicate id "${item.id}" (also in ${ids.get(item.id)})` });
+        ids.set(item.id, file);
+        if (check) errors.push(...check(item, `${key}.${i}`, file, line));
+        out.push(item);
       });
     }
   }
   if (errors.length > 0) throw new RuleLoadError(errors);
   return out;
+}
+
+/** IoT cloud platforms from rules/clouds/*.yaml. */
+export function loadCloudPlatforms(dirs: string[] = [BUILTIN_RULES]): CloudPlatform[] {
+  return loadRuleSet<CloudPlatform>(dirs, 'clouds', 'cloud-platforms.schema.json', 'platforms');
 }
 
 /** The platform a host name belongs to (the name or one of its parent domains), if any. */

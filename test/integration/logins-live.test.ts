@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LoginFacts } from '../../daemon/protocols/login/state.js';
 import type { AnalysisReport, FlowRecord } from '../../daemon/report/types.js';
 import { vigie } from '../helpers/cli.js';
 import { HomeLab, haveCommands, waitForListen } from '../helpers/home-lab.js';
@@ -19,15 +20,7 @@ const SERVER = '192.0.2.40';
 const PC = '52:54:00:12:34:56';
 const SECRET = 'Pa55-w0rd-never-shown';
 
-interface Login {
-  protocol: string;
-  username: string | null;
-  passwordPresent: boolean;
-  mechanism: string | null;
-  accepted: boolean | null;
-  anonymous: boolean;
-  starttls: boolean;
-}
+type Login = LoginFacts;
 
 describe.skipIf(!ready)('cleartext logins to real servers', () => {
   let lab: HomeLab;
