@@ -86,6 +86,22 @@ export function renderSummary(r: AnalysisReport, top = 10): string {
     out.push(table(rows));
   }
   out.push('');
-  out.push(r.alerts.length === 0 ? 'Alerts: none' : `Alerts (${r.alerts.length})`);
+  out.push(r.alerts.length === 0 ? 'Alerts: none' : `Alerts (${r.alerts.length}, most severe first)`);
+  if (r.alerts.length > 0) {
+    const rows = [['SEVERITY', 'ALERT', 'DEVICE', 'DESTINATION', 'COUNTRY', 'COUNT']];
+    for (const a of r.alerts.slice(0, top)) {
+      const d = a.destination;
+      rows.push([
+        a.severity + (a.muted ? ' (muted)' : ''),
+        a.title,
+        a.device.label ?? a.device.hostname ?? a.device.ip ?? a.device.id,
+        d ? `${d.hostname ?? d.ip}:${d.port}` : '-',
+        d?.country ?? '-',
+        n(a.count),
+      ]);
+    }
+    out.push(table(rows));
+    if (r.alerts.length > top) out.push(`  ... ${r.alerts.length - top} more (--top, or --json for all with their evidence)`);
+  }
   return out.join('\n') + '\n';
 }

@@ -40,6 +40,9 @@ describe('vigie analyze --json matches its schema', () => {
     expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
     expect(doc.alerts.map((a: { rule: string; severity: string }) => `${a.rule}:${a.severity}`)).toEqual(['mqtt-cleartext-internet:critical']);
     expect(doc.alerts[0].evidence.mqtt).toMatchObject({ anonymous: true, accepted: true, connackCode: 0 });
+    // The summary for a person lists it too.
+    const text = vigie(['analyze', '--home-country', 'FR', casePath('peafowl/mqtt-1')]).stdout;
+    expect(text).toMatch(/critical\s+Device talks MQTT to the internet without encryption\s+10\.0\.1\.4\s+198\.41\.30\.241:1883\s+CA\s+2/);
   });
 
   it('rejects a document that breaks it (the schema is not vacuous)', () => {
