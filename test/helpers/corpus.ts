@@ -1,10 +1,13 @@
-/** The shared corpus of third-party captures (../shared/corpus) and its tshark.txt oracle files. */
+/**
+ * The shared corpus of third-party captures (../shared/corpus beside the checkout, or
+ * VIGIE_CORPUS) and its tshark.txt oracle files.
+ */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CORPUS = path.resolve(ROOT, '../shared/corpus');
+export const CORPUS = process.env.VIGIE_CORPUS ?? path.resolve(ROOT, '../shared/corpus');
 
 export interface CorpusCase {
   case: string;
@@ -16,6 +19,9 @@ export interface CorpusCase {
 }
 
 export function corpusCases(): CorpusCase[] {
+  if (!fs.existsSync(path.join(CORPUS, 'index.json'))) {
+    throw new Error(`the capture corpus is not at ${CORPUS}: check the repository out beside shared/, or set VIGIE_CORPUS`);
+  }
   return JSON.parse(fs.readFileSync(path.join(CORPUS, 'index.json'), 'utf8')) as CorpusCase[];
 }
 
