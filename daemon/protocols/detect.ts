@@ -50,9 +50,21 @@ function looksLikeDnsTcp(buf: Buffer, off: number, len: number): boolean {
   const msgLen = buf.readUInt16BE(off);
   if (msgLen < 17 || msgLen < len - 2) return false;
   const flags = buf.readUInt16BE(off + 4);
-  if (flags & 0x8000 || ((flags >> 11) & 15) > 5 || buf.readUInt16BE(off + 6) === 0) return false;
+  if (flags & 0x8000) return false;
+  return looksLikeDnsMessage(buf, off + 2, off + len);
+}
+
+/**
+ * A DNS message (RFC 1035 §4.1.1): a known opcode, one or more questions and a readable first
+ * name. Checked before the RTP heuristic on DNS ports: a transaction id from 0x8000 to 0xbfff
+ * reads as RTP version 2, so a quarter of all queries would otherwise be taken for RTP.
+ */
+function looksLikeDnsMessage(buf: Buffer, off: number, end: number): boolean {
+  if (end - off < 17) return false;
+  const flags = buf.readUInt16BE(off + 2);
+  if (((flags >> 11) & 15) > 6 || buf.readUInt16BE(off + 4) === 0) return false;
   try {
-    readName(buf, off + 2, off + 14, off + len);
+    readName(buf, off, off + 12, end);
     return true;
   } catch {
     return false;
@@ -90,6 +102,7 @@ export function detectDatagram(ctx: FlowContext & DhcpObserver, dir: number, buf
   if (either(ctx, DHCP4) && len >= 240 && buf.readUInt32BE(off + 236) === 0x63825363) return new DhcpFlow(ctx, 'dhcp', ctx);
   if (either(ctx, DHCP6)) return new DhcpFlow(ctx, 'dhcpv6', null);
   if (either(ctx, MDNS)) return new DnsFlow(ctx, 'mdns', null);
+  if (either(ctx, DNS) && looksLikeDnsMessage(buf, off, off + len)) return new DnsFlow(ctx, 'dns', ctx);
   if (looksLikeSsdp(buf, off, len)) return new SsdpFlow(ctx);
   const expected = ctx.expectedApp();
   if (expected) return new RtpFlow(ctx, expected);
