@@ -157,13 +157,21 @@ export class Engine implements PacketSink {
     } else if (proto === Proto.Udp && pkt.payloadLen > 0 && this.dissect) {
       stage.datagram(slot, flows.lastDir, pkt.buf, pkt.payloadOff, pkt.payloadLen);
     }
-    if (ts >= this.nextExpiry) {
-      flows.expire(ts);
-      this.nextExpiry = ts + 1;
-      if (this.verdicts) {
-        for (const [slot, j] of this.judged) if (j.dirty) this.judge(slot, j, ts);
-        this.verdicts.tick(ts, this.devices.all());
-      }
+    if (ts >= this.nextExpiry) this.tick(ts);
+  }
+
+  /**
+   * Once a second of capture time: idle flows end, skipped judgements run, verdicts tick. Called
+   * by the packet path, and by the daemon's clock when the network is quiet (a live flow must
+   * still end and an alert still come when no further packet arrives).
+   */
+  tick(ts: number): void {
+    if (ts < this.nextExpiry) return;
+    this.flows.expire(ts);
+    this.nextExpiry = ts + 1;
+    if (this.verdicts) {
+      for (const [slot, j] of this.judged) if (j.dirty) this.judge(slot, j, ts);
+      this.verdicts.tick(ts, this.devices.all());
     }
   }
 

@@ -16,6 +16,10 @@ interface PcapPacket {
 
 interface PcapSession {
   link_type: string;
+  /** The binding's native session: `dispatch` reads what is ready, < 0 on an error. */
+  session: { read_callback: () => void; dispatch(buf: Buffer, header: Buffer): number };
+  buf: Buffer;
+  header: Buffer;
   on(event: 'packet', cb: (p: PcapPacket) => void): void;
   close(): void;
   stats(): { ps_recv: number; ps_drop: number; ps_ifdrop: number };
@@ -49,6 +53,12 @@ export interface LiveOptions {
   /** Kernel ring buffer size in bytes. */
   bufferSize?: number;
   promiscuous?: boolean;
+  /**
+   * libpcap reported an error while reading (the interface went down or disappeared): the
+   * session is closed; the caller decides when to open a new one. Without this callback the
+   * binding would ignore the error and poll a dead socket.
+   */
+  onError?: (message: string) => void;
 }
 
 export interface LiveStats {
@@ -59,6 +69,8 @@ export interface LiveStats {
 
 export class LiveCapture {
   private session: PcapSession | null = null;
+  /** The counters at close, kept for whoever adds them up. */
+  private final: LiveStats = { received: 0, dropped: 0, interfaceDropped: 0 };
   readonly linkType: number;
   private readonly le = os.endianness() === 'LE';
 
@@ -98,16 +110,37 @@ export class LiveCapture {
       const len = le ? h.readUInt32LE(12) : h.readUInt32BE(12);
       sink.packet(link, p.buf, 0, caplen, len, sec + usec / 1e6);
     });
+    // The binding's read callback drops pcap_dispatch's error return (-1): check it here.
+    const native = session.session;
+    native.read_callback = () => {
+      if (!this.session) return;
+      const n = native.dispatch(session.buf, session.header);
+      if (n < 0 && this.session) {
+        this.close();
+        opts.onError?.(`capture stopped (libpcap error ${n})`);
+      }
+    };
   }
 
   stats(): LiveStats {
-    if (!this.session) return { received: 0, dropped: 0, interfaceDropped: 0 };
+    if (!this.session) return this.final;
     const s = this.session.stats();
     return { received: s.ps_recv, dropped: s.ps_drop, interfaceDropped: s.ps_ifdrop };
   }
 
   close(): void {
-    this.session?.close();
+    const s = this.session;
+    if (!s) return;
+    try {
+      this.final = this.stats();
+    } catch {
+      // The socket is gone: its counters with it.
+    }
     this.session = null;
+    s.close();
+  }
+
+  get open(): boolean {
+    return this.session !== null;
   }
 }

@@ -16,6 +16,10 @@ export interface ReadOptions {
   onProgress?: (done: number, total: number) => void;
   /** Where to read standard input from, for `-` (tests pass a stream). */
   stdin?: NodeJS.ReadableStream;
+  /** Awaited after each chunk of a file: the daemon paces a replay and keeps serving meanwhile. */
+  afterChunk?: () => Promise<void>;
+  /** Bytes read at a time (the daemon reads smaller chunks to keep its pace smooth). */
+  chunkSize?: number;
 }
 
 export interface CaptureReadResult {
@@ -166,14 +170,16 @@ export async function readCapture(source: string, sink: PacketSink, opts: ReadOp
     throw openError(source, err as NodeJS.ErrnoException);
   }
   try {
+    const chunk = opts.chunkSize ?? CHUNK;
     for (;;) {
-      driver.reserve(CHUNK);
-      const n = fs.readSync(fd, driver.writeBuffer, driver.writeOffset, CHUNK, null);
+      driver.reserve(chunk);
+      const n = fs.readSync(fd, driver.writeBuffer, driver.writeOffset, chunk, null);
       if (n === 0) break;
       bytesRead += n;
       driver.commit(n);
       opts.onProgress?.(bytesRead, size);
       if (driver.parser?.corrupt) break;
+      if (opts.afterChunk) await opts.afterChunk();
     }
   } catch (err) {
     if (err instanceof InputError) throw err;

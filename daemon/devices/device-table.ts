@@ -134,6 +134,13 @@ export class DeviceTable {
     this.evicted++;
   }
 
+  /** The device with this report key (a MAC in lower case, or `ip:ADDRESS`). */
+  byKey(key: string): Device | undefined {
+    if (/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(key)) return this.byMac.get(parseInt(key.replace(/:/g, ''), 16));
+    for (const d of this.byId.values()) if (deviceKey(d) === key) return d;
+    return undefined;
+  }
+
   static macText(d: Device): string | null {
     return d.mac >= 0 ? formatMac(d.mac) : null;
   }

@@ -23,15 +23,15 @@ export interface DeviceIdentity {
 }
 
 const EMPTY = new DeviceFacts();
-const cache = new WeakMap<Device, { version: number; c: Classification }>();
+const cache = new WeakMap<Device, { version: number; rules: DeviceRule[]; c: Classification }>();
 
 export function classification(d: Device, rules: DeviceRule[]): Classification {
   const facts = d.facts ?? EMPTY;
   const hit = cache.get(d);
-  if (hit && hit.version === facts.version && d.facts !== null) return hit.c;
+  if (hit && hit.version === facts.version && hit.rules === rules && d.facts !== null) return hit.c;
   const mac = DeviceTable.macText(d);
   const c = classify(rules, { mac, ouiVendor: mac ? ouiVendor(mac) : null, randomized: mac ? isRandomized(mac) : false }, facts);
-  if (d.facts) cache.set(d, { version: facts.version, c });
+  if (d.facts) cache.set(d, { version: facts.version, rules, c });
   return c;
 }
 

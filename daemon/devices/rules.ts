@@ -39,7 +39,8 @@ export function readDeviceRuleFiles(dir: string): { files: CompiledFile[]; error
   return { files, errors, lines };
 }
 
-export type Category = 'camera' | 'baby_monitor' | 'doorbell' | 'speaker' | 'toy' | 'tv' | 'plug_or_light' | 'hub' | 'printer' | 'nas' | 'phone' | 'computer' | 'console' | 'network' | 'unknown';
+export const CATEGORIES = ['camera', 'baby_monitor', 'doorbell', 'speaker', 'toy', 'tv', 'plug_or_light', 'hub', 'printer', 'nas', 'phone', 'computer', 'console', 'network', 'unknown'] as const;
+export type Category = (typeof CATEGORIES)[number];
 
 export type MatchKind = 'oui' | 'macPrefix' | 'dhcpVendorClass' | 'dhcpParams' | 'hostname' | 'mdnsService' | 'mdnsModel' | 'ssdpServer' | 'ssdpType' | 'domain' | 'protocol' | 'mqttTopic' | 'ja4';
 

@@ -24,6 +24,9 @@ export interface VerdictConfig {
   platforms: CloudPlatform[];
   geo: Geo;
   trusted: Set<string>;
+  /** The household's country and the config's trusted list, as given (for settings pages). */
+  home?: string | null;
+  trustedList?: string[] | null;
   mutes: Mute[];
   /** Devices first seen this long after the start are "new" (seconds). */
   learningPeriod: number;
@@ -62,9 +65,9 @@ const FLOW_MEMORY = 64;
 
 export class Verdicts {
   private readonly book = new Map<string, Book>();
-  private readonly flowRules: AlertRule[];
-  private readonly joinRules: AlertRule[];
-  private readonly surgeRules: AlertRule[];
+  private flowRules: AlertRule[] = [];
+  private joinRules: AlertRule[] = [];
+  private surgeRules: AlertRule[] = [];
   private readonly pending = new Map<Device, number>();
   private readonly seen = new WeakSet<Device>();
   private readonly usage = new WeakMap<Device, Usage>();
@@ -78,13 +81,60 @@ export class Verdicts {
     /** Called with each new or changed alert. */
     private readonly onAlert: ((a: Alert, isNew: boolean) => void) | null = null,
   ) {
-    this.flowRules = config.rules.filter((r) => (r.on ?? 'flow') === 'flow');
-    this.joinRules = config.rules.filter((r) => r.on === 'device-joined');
-    this.surgeRules = config.rules.filter((r) => r.on === 'upload-surge');
+    this.split();
+  }
+
+  private split(): void {
+    this.flowRules = this.config.rules.filter((r) => (r.on ?? 'flow') === 'flow');
+    this.joinRules = this.config.rules.filter((r) => r.on === 'device-joined');
+    this.surgeRules = this.config.rules.filter((r) => r.on === 'upload-surge');
+  }
+
+  /**
+   * New rules, platforms, countries or networks (the daemon reloaded its files): they apply from
+   * the next judgement on. Alerts of rules that still exist keep their history.
+   */
+  reconfigure(next: Partial<VerdictConfig>): void {
+    Object.assign(this.config, next);
+    this.split();
+    const rules = new Map(this.config.rules.map((r) => [r.id, r]));
+    for (const b of this.book.values()) {
+      const r = rules.get(b.rule.id);
+      if (r) b.rule = r;
+    }
   }
 
   get alerts(): Alert[] {
     return [...this.book.values()].map((b) => b.alert);
+  }
+
+  /**
+   * Alerts kept from an earlier run (the daemon's store): the same rule, device and destination
+   * update them rather than starting a new count. Alerts of rules no longer loaded are kept as
+   * they are (history), but never updated.
+   */
+  restore(alerts: Alert[]): void {
+    const rules = new Map(this.config.rules.map((r) => [r.id, r]));
+    for (const a of alerts) {
+      const rule = rules.get(a.rule);
+      if (!rule || this.book.has(a.id)) continue;
+      this.book.set(a.id, { alert: a, rule, situation: new Map(), device: null, flows: [] });
+    }
+  }
+
+  /** Mutes changed (from the dashboard, or one expired): each alert's \`muted\` follows. */
+  remute(now: number): void {
+    for (const b of this.book.values()) {
+      const muted = isMuted(b.alert, this.config.mutes, now);
+      if (muted === b.alert.muted) continue;
+      b.alert.muted = muted;
+      this.onAlert?.(b.alert, false);
+    }
+  }
+
+  /** Forgets an alert (the store's retention dropped it): it starts afresh if it happens again. */
+  forget(id: string): void {
+    this.book.delete(id);
   }
 
   private identity(d: Device): DeviceIdentity {
@@ -257,6 +307,7 @@ export class Verdicts {
     }
     const a = b.alert;
     b.situation = s;
+    b.device = d;
     let changed = false;
     if (flowId < 0 || !b.flows.includes(flowId)) {
       a.count++;
