@@ -56,7 +56,7 @@ const validators = new Map<string, ValidateFunction>();
  * The validator of a schema: the code the build generated from it (build-assets), else compiled
  * now (a source checkout before `npm run build`: tests, development).
  */
-function validator(name: string) {
+export function validator(name: string): ValidateFunction {
   let v = validators.get(name);
   if (!v) {
     const built = path.join(here, name.replace('.schema.json', '.validate.cjs'));
@@ -119,17 +119,19 @@ export function loadYamlFile<T>(file: string, schema: string): { ok: true; value
     return { ok: false, errors: doc.errors.map((e) => ({ file, line: lc.linePos(e.pos[0]).line, field: '', reason: `YAML: ${e.message.split('\n')[0]}` })) };
   }
   const data = doc.toJS() as unknown;
-  const v = validator(schema);
-  if (!v(data)) {
-    return {
-      ok: false,
-      errors: (v.errors ?? []).map((e: { instancePath: string; keyword: string; params: unknown; message?: string }) => {
-        const field = e.instancePath.replace(/^\//, '').replace(/\//g, '.') + (e.keyword === 'additionalProperties' ? `.${(e.params as { additionalProperty: string }).additionalProperty}` : '') + (e.keyword === 'required' ? `.${(e.params as { missingProperty: string }).missingProperty}` : '');
-        return { file, line: lineOf(doc, lc, e.instancePath), field: field.replace(/^\./, ''), reason: e.message ?? e.keyword };
-      }),
-    };
-  }
+  const errors = schemaErrors(file, data, schema, (p) => lineOf(doc, lc, p));
+  if (errors.length > 0) return { ok: false, errors };
   return { ok: true, value: { file, data: data as T, lineOfRule: (i, f) => lineOf(doc, lc, `/rules/${i}${f ? `/${f}` : ''}`), lineAt: (p) => lineOf(doc, lc, p) } };
+}
+
+/** What a schema finds wrong in a document, as `file:line: field: reason` entries. */
+export function schemaErrors(file: string, data: unknown, schema: string, lineAt: (pointer: string) => number): RuleError[] {
+  const v = validator(schema);
+  if (v(data)) return [];
+  return (v.errors ?? []).map((e: { instancePath: string; keyword: string; params: unknown; message?: string }) => {
+    const field = e.instancePath.replace(/^\//, '').replace(/\//g, '.') + (e.keyword === 'additionalProperties' ? `.${(e.params as { additionalProperty: string }).additionalProperty}` : '') + (e.keyword === 'required' ? `.${(e.params as { missingProperty: string }).missingProperty}` : '');
+    return { file, line: lineAt(e.instancePath), field: field.replace(/^\./, ''), reason: e.message ?? e.keyword };
+  });
 }
 
 /** The YAML files of a rules folder's subfolder, sorted. */

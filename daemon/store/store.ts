@@ -1,0 +1,318 @@
+/**
+ * The daemon's store: one JSON document (lowdb) in the state folder, kept in memory and written
+ * back on an interval and at exit, never on every change: on a router the folder may be flash,
+ * and nlbwmon's lesson is to commit rarely. Each write is atomic (atomic-file.ts). A file that
+ * cannot be read or breaks the schema is moved aside with a timestamp and the daemon starts
+ * afresh, saying so; it is never overwritten. A file written by a newer Vigie is refused.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Low, type Adapter } from 'lowdb';
+import type { Alert, Mute } from '../verdicts/alert.js';
+import type { Category } from '../devices/rules.js';
+import type { DeviceRecord } from '../report/types.js';
+import { validator } from '../rules/load.js';
+import { removeStaleTemporaries, setAside, writeFileAtomic, writeFileAtomicSync } from './atomic-file.js';
+
+export const STORE_SCHEMA = 1;
+
+/** What the household said about a device, and the last picture of it the daemon had. */
+export interface StoredDevice {
+  mac: string;
+  label?: string | null;
+  category?: Category | null;
+  /** A phone, computer or anything marked personal: counters and alerts, no destinations. */
+  personal?: boolean | null;
+  /** The household opted in to keep destinations of a personal device. */
+  history?: boolean;
+  firstSeen: string;
+  lastSeen: string;
+  record?: DeviceRecord | null;
+}
+
+/** Bytes up and down in one hour, by country, organisation and app (capped, rest in "other"). */
+export interface HourBucket {
+  hour: string;
+  up: number;
+  down: number;
+  by?: { country: Record<string, [number, number]>; org: Record<string, [number, number]>; app: Record<string, [number, number]> };
+}
+
+/** Where a device sends data: one entry per host name (or address) and port. */
+export interface Destination {
+  key: string;
+  ip: string;
+  port: number;
+  hostname: string | null;
+  country: string | null;
+  org: string | null;
+  app: string | null;
+  encrypted: boolean | null;
+  up: number;
+  down: number;
+  flows: number;
+  firstSeen: string;
+  lastSeen: string;
+}
+
+export interface StoredMute extends Mute {
+  id: string;
+  created: string;
+}
+
+export interface Retention {
+  alertDays: number;
+  maxAlerts: number;
+  aggregateDays: number;
+  deviceDays: number;
+}
+
+export const DEFAULT_RETENTION: Retention = { alertDays: 90, maxAlerts: 2000, aggregateDays: 30, deviceDays: 365 };
+
+/** Settings changed from the dashboard: they beat the config file's. */
+export interface StoredSettings {
+  homeCountry?: string | null;
+  trustedCountries?: string[] | null;
+  retention?: Partial<Retention>;
+}
+
+export interface StoreData {
+  schema: number;
+  created: string;
+  devices: Record<string, StoredDevice>;
+  alerts: Alert[];
+  /** Acknowledged alerts: id → when. */
+  acks: Record<string, string>;
+  mutes: StoredMute[];
+  settings: StoredSettings;
+  aggregates: Record<string, HourBucket[]>;
+  destinations: Record<string, Destination[]>;
+}
+
+export function emptyStore(now = new Date()): StoreData {
+  return { schema: STORE_SCHEMA, created: now.toISOString(), devices: {}, alerts: [], acks: {}, mutes: [], settings: {}, aggregates: {}, destinations: {} };
+}
+
+/**
+ * Upgrades from each older schema to the next: `MIGRATIONS[n]` turns a version-n document into
+ * version n + 1. Empty while schema 1 is the only one released; a change of the document's shape
+ * adds its step here and raises STORE_SCHEMA.
+ */
+const MIGRATIONS: Record<number, (d: Record<string, unknown>) => Record<string, unknown>> = {};
+
+export class StoreError extends Error {}
+
+/** What happened when the store was opened, for the log and the API. */
+export interface StoreOpening {
+  file: string;
+  fresh: boolean;
+  /** Where an unreadable store was moved, and why. */
+  setAside: { path: string; reason: string } | null;
+  migratedFrom: number | null;
+}
+
+/** lowdb's adapter for one JSON file, written atomically. */
+class AtomicJsonFile implements Adapter<StoreData> {
+  constructor(private readonly file: string) {}
+  async read(): Promise<StoreData | null> {
+    throw new Error('read through Store.open');
+  }
+  async write(data: StoreData): Promise<void> {
+    await writeFileAtomic(this.file, JSON.stringify(data));
+  }
+}
+
+function check(doc: unknown): string | null {
+  const v = validator('../store/store.schema.json');
+  if (v(doc)) return null;
+  const e = v.errors?.[0];
+  return e ? `${e.instancePath || '/'} ${e.message}` : 'does not match the store schema';
+}
+
+/** Reads the file: the document, or why it cannot be used. Throws only for a newer schema. */
+function readDocument(file: string): { data: StoreData | null; reason: string | null; migratedFrom: number | null } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') return { data: null, reason: null, migratedFrom: null };
+    return { data: null, reason: `unreadable: ${err.message}`, migratedFrom: null };
+  }
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    return { data: null, reason: `not JSON: ${(e as Error).message}`, migratedFrom: null };
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return { data: null, reason: 'not a JSON object', migratedFrom: null };
+  const version = doc.schema;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) return { data: null, reason: 'no schema version', migratedFrom: null };
+  if (version > STORE_SCHEMA) {
+    throw new StoreError(`${file}: written by a newer Vigie (store schema ${version}, this one knows up to ${STORE_SCHEMA}); upgrade Vigie or move the file away`);
+  }
+  let migratedFrom: number | null = null;
+  for (let v = version; v < STORE_SCHEMA; v++) {
+    const step = MIGRATIONS[v];
+    if (!step) return { data: null, reason: `no migration from schema ${v}`, migratedFrom: null };
+    doc = step(doc);
+    doc.schema = v + 1;
+    migratedFrom = version;
+  }
+  const bad = check(doc);
+  if (bad) return { data: null, reason: `breaks the store schema: ${bad}`, migratedFrom: null };
+  return { data: doc as unknown as StoreData, reason: null, migratedFrom };
+}
+
+export interface StoreOptions {
+  /** Seconds between writes of a changed store. */
+  commitInterval: number;
+}
+
+export class Store {
+  readonly db: Low<StoreData>;
+  private dirty = false;
+  private writing: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  writes = 0;
+  writeErrors = 0;
+  lastWrite: string | null = null;
+
+  private constructor(
+    readonly file: string,
+    data: StoreData,
+    readonly opening: StoreOpening,
+    private readonly opts: StoreOptions,
+  ) {
+    this.db = new Low<StoreData>(new AtomicJsonFile(file), data);
+    this.db.data = data;
+  }
+
+  /** Opens (or creates) `store.json` in the state folder. */
+  static open(stateDir: string, opts: StoreOptions = { commitInterval: 60 }, now = new Date()): Store {
+    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const file = path.join(stateDir, 'store.json');
+    removeStaleTemporaries(file);
+    const r = readDocument(file);
+    let aside: StoreOpening['setAside'] = null;
+    if (r.reason) aside = { path: setAside(file, now), reason: r.reason };
+    const data = r.data ?? emptyStore(now);
+    const store = new Store(file, data, { file, fresh: r.data === null, setAside: aside, migratedFrom: r.migratedFrom }, opts);
+    // A new or migrated store is written at once: the file on disk is then always current.
+    if (!r.data || r.migratedFrom !== null) {
+      writeFileAtomicSync(file, JSON.stringify(data));
+      store.writes++;
+    }
+    return store;
+  }
+
+  get data(): StoreData {
+    return this.db.data;
+  }
+
+  /** Something changed: it is written within `commitInterval` seconds. */
+  touch(): void {
+    this.dirty = true;
+    if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        void this.commit();
+      }, this.opts.commitInterval * 1000);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes now if anything changed; one write at a time, a change during a write writes again. */
+  async commit(): Promise<void> {
+    while (this.writing) await this.writing;
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.writing = this.db
+      .write()
+      .then(() => {
+        this.writes++;
+        this.lastWrite = new Date().toISOString();
+      })
+      .catch((e: Error) => {
+        this.writeErrors++;
+        this.dirty = true;
+        throw new StoreError(`${this.file}: write failed: ${e.message}`);
+      })
+      .finally(() => {
+        this.writing = null;
+      });
+    await this.writing;
+  }
+
+  /** The last write, at exit: synchronous, so that nothing is lost between signal and exit. */
+  commitSync(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.dirty) return;
+    this.dirty = false;
+    writeFileAtomicSync(this.file, JSON.stringify(this.db.data));
+    this.writes++;
+  }
+
+  get pending(): boolean {
+    return this.dirty;
+  }
+
+  retention(): Retention {
+    return { ...DEFAULT_RETENTION, ...this.data.settings.retention };
+  }
+
+  /**
+   * Applies the retention limits: alerts older than `alertDays` (by last seen) or beyond
+   * `maxAlerts` (the least severe and oldest go first), hourly aggregates older than
+   * `aggregateDays`, devices unseen for `deviceDays` unless the household named them.
+   * Returns the ids of the alerts dropped.
+   */
+  prune(now: number, rank: (a: Alert) => number): string[] {
+    const r = this.retention();
+    const d = this.data;
+    const alertCut = new Date(now - r.alertDays * 86400e3).toISOString();
+    let keep = d.alerts.filter((a) => a.lastSeen >= alertCut);
+    if (keep.length > r.maxAlerts) {
+      keep = [...keep].sort((a, b) => rank(b) - rank(a) || b.lastSeen.localeCompare(a.lastSeen)).slice(0, r.maxAlerts);
+    }
+    const kept = new Set(keep.map((a) => a.id));
+    const dropped = d.alerts.filter((a) => !kept.has(a.id)).map((a) => a.id);
+    if (dropped.length > 0) {
+      d.alerts = d.alerts.filter((a) => kept.has(a.id));
+      for (const id of dropped) delete d.acks[id];
+      this.touch();
+    }
+    const aggCut = new Date(now - r.aggregateDays * 86400e3).toISOString();
+    for (const [mac, hours] of Object.entries(d.aggregates)) {
+      const k = hours.filter((h) => h.hour >= aggCut);
+      if (k.length !== hours.length) {
+        if (k.length > 0) d.aggregates[mac] = k;
+        else delete d.aggregates[mac];
+        this.touch();
+      }
+    }
+    const devCut = new Date(now - r.deviceDays * 86400e3).toISOString();
+    for (const [mac, dev] of Object.entries(d.devices)) {
+      if (dev.lastSeen >= devCut || dev.label || dev.category || dev.personal !== undefined) continue;
+      delete d.devices[mac];
+      delete d.aggregates[mac];
+      delete d.destinations[mac];
+      this.touch();
+    }
+    for (const [mac, list] of Object.entries(d.destinations)) {
+      const k = list.filter((x) => x.lastSeen >= aggCut);
+      if (k.length !== list.length) {
+        d.destinations[mac] = k;
+        this.touch();
+      }
+    }
+    const nowIso = new Date(now).toISOString();
+    const live = d.mutes.filter((m) => m.until === undefined || m.until > nowIso);
+    if (live.length !== d.mutes.length) {
+      d.mutes = live;
+      this.touch();
+    }
+    return dropped;
+  }
+}
