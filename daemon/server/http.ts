@@ -1,0 +1,315 @@
+/**
+ * The daemon's HTTP side: the built dashboard, the JSON API under /api, the live WebSocket at
+ * /api/live and Prometheus metrics at /metrics. Every /api route, /metrics and the WebSocket
+ * upgrade need a session cookie or a bearer token (401 otherwise); the WebSocket and every
+ * cookie-authenticated change also need a same-origin request (Origin, Sec-Fetch-Site), so that
+ * another site open in the same browser cannot drive the dashboard.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Auth } from './auth.js';
+import type { LiveHub } from './live.js';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RequestInfo {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  body: unknown;
+  params: string[];
+}
+
+export type Handler = (req: RequestInfo) => unknown;
+
+export interface Route {
+  method: string;
+  pattern: RegExp;
+  handler: Handler;
+}
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  /** The built dashboard (ui/dist): served as static files, index.html for app routes. */
+  uiDir: string | null;
+  tls?: { cert: string; key: string } | null;
+  routes: Route[];
+  auth: Auth;
+  hub: LiveHub;
+  /** The first message a new WebSocket client gets, besides its sequence number. */
+  hello: () => Record<string, unknown>;
+  metrics: () => Promise<string>;
+}
+
+const COOKIE = 'vigie_session';
+const MAX_BODY = 64 * 1024;
+
+/**
+ * Content Security Policy: everything from the box itself, nothing inline but styles Svelte
+ * sets through the style attribute, no framing (clickjacking), no plugins, no base rewriting.
+ */
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+function securityHeaders(res: http.ServerResponse, tls: boolean): void {
+  res.setHeader('Content-Security-Policy', CSP);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+  res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+  res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), usb=(), payment=()');
+  if (tls) res.setHeader('Strict-Transport-Security', 'max-age=31536000');
+}
+
+function cookieOf(req: http.IncomingMessage, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+  }
+  return undefined;
+}
+
+function bearerOf(req: http.IncomingMessage): string | undefined {
+  const h = req.headers.authorization;
+  const m = h ? /^Bearer\s+(\S+)$/i.exec(h) : null;
+  return m?.[1];
+}
+
+/** The request comes from a page of this very server (or from no browser page at all). */
+function sameOrigin(req: http.IncomingMessage, tls: boolean): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  return origin === `${tls ? 'https' : 'http'}://${req.headers.host}`;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+export class ApiServer {
+  readonly server: http.Server | https.Server;
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  private readonly tls: boolean;
+  requests = 0;
+  refused = 0;
+
+  constructor(private readonly opts: ServerOptions) {
+    this.tls = !!opts.tls;
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+      this.handle(req, res).catch((e: Error) => {
+        if (!res.headersSent) this.json(res, 500, { error: 'internal error' });
+        process.stderr.write(`vigie: http: ${req.method} ${req.url}: ${e.stack ?? e.message}\n`);
+      });
+    };
+    this.server = opts.tls ? https.createServer({ cert: fs.readFileSync(opts.tls.cert), key: fs.readFileSync(opts.tls.key) }, handler) : http.createServer(handler);
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 30_000;
+    this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+  }
+
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.port, this.opts.host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Says goodbye to WebSocket clients, then closes everything within two seconds at most. */
+  async close(): Promise<void> {
+    this.opts.hub.closeAll();
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 2000);
+      this.server.close(() => {
+        clearTimeout(t);
+        resolve();
+      });
+      this.server.closeAllConnections();
+      // Clients that do not answer the close frame (gone, or behind a dead link) are cut.
+      setTimeout(() => {
+        for (const ws of this.wss.clients) ws.terminate();
+      }, 500).unref();
+    });
+    this.wss.close();
+  }
+
+  private authorised(req: http.IncomingMessage): 'session' | 'token' | null {
+    if (this.opts.auth.session(cookieOf(req, COOKIE))) return 'session';
+    if (this.opts.auth.token(bearerOf(req))) return 'token';
+    return null;
+  }
+
+  private json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
+    res.end(text);
+  }
+
+  private async body(req: http.IncomingMessage): Promise<unknown> {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'DELETE') return undefined;
+    const type = req.headers['content-type'] ?? '';
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of req as AsyncIterable<Buffer>) {
+      size += c.length;
+      if (size > MAX_BODY) throw new ApiError(413, `body over ${MAX_BODY} bytes`);
+      chunks.push(c);
+    }
+    if (size === 0) return undefined;
+    if (!/^application\/json\b/i.test(type)) throw new ApiError(415, 'send JSON (Content-Type: application/json)');
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      throw new ApiError(400, 'body is not valid JSON');
+    }
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    this.requests++;
+    securityHeaders(res, this.tls);
+    const url = new URL(req.url ?? '/', 'http://vigie.invalid');
+    const p = url.pathname;
+    const method = req.method ?? 'GET';
+    const addr = req.socket.remoteAddress ?? '?';
+
+    if (p === '/api/session') {
+      if (method === 'POST') {
+        if (!sameOrigin(req, this.tls)) return this.json(res, 403, { error: 'cross-site request refused' });
+        let body: unknown;
+        try {
+          body = await this.body(req);
+        } catch (e) {
+          if (e instanceof ApiError) return this.json(res, e.status, { error: e.message });
+          throw e;
+        }
+        const r = this.opts.auth.login((body as { password?: unknown } | undefined)?.password, addr);
+        if (!r.ok) {
+          this.refused++;
+          if (r.status === 429) return this.json(res, 429, { error: 'too many failed logins: wait and try again' }, { 'Retry-After': String(r.retryAfter ?? 60) });
+          return this.json(res, 401, { error: 'wrong password' });
+        }
+        const secure = this.tls ? '; Secure' : '';
+        return this.json(res, 200, { ok: true }, { 'Set-Cookie': `${COOKIE}=${r.cookie}; HttpOnly; SameSite=Strict; Path=/${secure}` });
+      }
+      if (method === 'DELETE') {
+        this.opts.auth.logout(cookieOf(req, COOKIE));
+        return this.json(res, 200, { ok: true }, { 'Set-Cookie': `${COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0` });
+      }
+      if (method === 'GET') {
+        const who = this.authorised(req);
+        return who ? this.json(res, 200, { authenticated: true, via: who }) : this.json(res, 401, { authenticated: false });
+      }
+      return this.json(res, 405, { error: 'method not allowed' });
+    }
+
+    if (p.startsWith('/api/') || p === '/api' || p === '/metrics') {
+      const who = this.authorised(req);
+      if (!who) {
+        this.refused++;
+        return this.json(res, 401, { error: 'log in first' }, { 'WWW-Authenticate': 'Bearer realm="vigie"' });
+      }
+      if (who === 'session' && method !== 'GET' && method !== 'HEAD' && !sameOrigin(req, this.tls)) {
+        this.refused++;
+        return this.json(res, 403, { error: 'cross-site request refused' });
+      }
+      if (p === '/metrics') {
+        const text = await this.opts.metrics();
+        res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Cache-Control': 'no-store' });
+        res.end(text);
+        return;
+      }
+      try {
+        const body = await this.body(req);
+        for (const r of this.opts.routes) {
+          const m = r.pattern.exec(p);
+          if (!m) continue;
+          if (r.method !== method) continue;
+          const out = await r.handler({ method, path: p, query: url.searchParams, body, params: m.slice(1).map(decodeURIComponent) });
+          return this.json(res, method === 'POST' ? 201 : 200, out ?? { ok: true });
+        }
+        const exists = this.opts.routes.some((r) => r.pattern.test(p));
+        return this.json(res, exists ? 405 : 404, { error: exists ? 'method not allowed' : 'no such API route' });
+      } catch (e) {
+        if (e instanceof ApiError) return this.json(res, e.status, { error: e.message });
+        throw e;
+      }
+    }
+
+    if (method !== 'GET' && method !== 'HEAD') return this.json(res, 405, { error: 'method not allowed' });
+    return this.serveStatic(p, res);
+  }
+
+  private serveStatic(p: string, res: http.ServerResponse): void {
+    const dir = this.opts.uiDir;
+    if (!dir || !fs.existsSync(path.join(dir, 'index.html'))) {
+      res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('The dashboard is not built (npm run build:ui). The API is at /api.\n');
+      return;
+    }
+    let rel: string;
+    try {
+      rel = decodeURIComponent(p);
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+    const file = path.resolve(dir, '.' + path.posix.normalize('/' + rel));
+    const inside = file === dir || file.startsWith(dir + path.sep);
+    let target = inside && fs.existsSync(file) && fs.statSync(file).isFile() ? file : null;
+    // App routes (/devices/…, /alerts) get the page; missing files with an extension are 404.
+    if (!target && !path.extname(rel)) target = path.join(dir, 'index.html');
+    if (!target) {
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('not found\n');
+      return;
+    }
+    const hashed = /[-.][A-Za-z0-9_-]{8,}\.(js|css|woff2|svg|png)$/.test(target);
+    res.writeHead(200, { 'Content-Type': TYPES[path.extname(target)] ?? 'application/octet-stream', 'Cache-Control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache' });
+    fs.createReadStream(target).pipe(res);
+  }
+
+  private upgrade(req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://vigie.invalid');
+    const refuse = (status: number, why: string) => {
+      this.refused++;
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(why)}\r\n\r\n${why}`);
+    };
+    if (url.pathname !== '/api/live') return refuse(404, 'no such endpoint');
+    const who = this.authorised(req);
+    if (!who) return refuse(401, 'log in first');
+    if (!sameOrigin(req, this.tls)) return refuse(403, 'cross-site WebSocket refused');
+    const sinceText = url.searchParams.get('since');
+    const since = sinceText !== null && /^\d+$/.test(sinceText) ? Number(sinceText) : null;
+    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      // The dashboard only listens: anything it sends is ignored (and capped by maxPayload).
+      ws.on('message', () => {});
+      this.opts.hub.add(ws, since, this.opts.hello());
+    });
+  }
+}
