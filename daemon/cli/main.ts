@@ -14,6 +14,7 @@ import { loadAlertRules } from '../verdicts/rules.js';
 import { LineWriter, writeReportJson } from '../report/json-output.js';
 import { renderSummary } from '../report/summary.js';
 import { progressBar } from './progress.js';
+import { runCommand, passwdCommand } from './run.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -86,6 +87,8 @@ export function buildProgram(): Command {
       else if (o.json) writeReportJson(report, 1, flowJson);
       else process.stdout.write(renderSummary(report, o.top));
     });
+  runCommand(program);
+  passwdCommand(program);
   const rules = program.command('rules').description('Work with rule files');
   rules
     .command('check')

@@ -1,0 +1,177 @@
+/** `vigie run` (the daemon) and `vigie passwd` (its administrator password). */
+import { type Command, InvalidArgumentError } from 'commander';
+import fs from 'node:fs';
+import readline from 'node:readline';
+import { InputError } from '../capture/errors.js';
+import { readConfigFile } from '../config/load.js';
+import { Daemon } from '../run/daemon.js';
+import { setPassword } from '../server/auth.js';
+import { StoreError } from '../store/store.js';
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('--port must be 0 to 65535');
+  return n;
+}
+
+function seconds(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number of seconds`);
+    return n;
+  };
+}
+
+function speed(v: string): number {
+  if (v === 'max') return 0;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('--speed must be a factor (1 = as recorded) or max');
+  return n;
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+/** systemd gives the folder in $STATE_DIRECTORY (StateDirectory=); elsewhere /var/lib/vigie. */
+export function defaultStateDir(): string {
+  return process.env.STATE_DIRECTORY?.split(':')[0] ?? '/var/lib/vigie';
+}
+
+interface RunFlags {
+  interface?: string;
+  read?: string;
+  speed: number;
+  filter: string;
+  stateDir: string;
+  listen?: string;
+  port: number;
+  config?: string;
+  rules: string[];
+  homeCountry?: string;
+  commitInterval: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  eventLog?: string;
+  eventLogSize: number;
+  syslog?: string;
+  webhook?: string;
+  ui?: string;
+}
+
+export function runCommand(program: Command): void {
+  program
+    .command('run')
+    .description('Run the monitor: capture live (or replay a file), judge, keep state, serve the dashboard and API')
+    .option('-i, --interface <if>', 'interface to watch (default: br-lan, else the interface of the default route)')
+    .option('--read <file>', 'replay a capture file through the live pipeline instead, then keep serving')
+    .option('--speed <factor>', 'replay pace: 1 as recorded, 10 ten times faster, max as fast as possible', speed, 1)
+    .option('--filter <bpf>', 'kernel BPF filter (pcap-filter(7)) applied before packets reach Vigie', '')
+    .option('--state-dir <dir>', 'where the store and the password live', defaultStateDir())
+    .option('--listen <addr>', 'address of the dashboard and API (default: the watched interface\'s own address, never the WAN)')
+    .option('--port <n>', 'port of the dashboard and API', port, 8090)
+    .option('--config <file>', 'configuration file (YAML, or OpenWrt UCI /etc/config/vigie)')
+    .option('--rules <dir>', 'an extra rules folder, repeatable', collect, [])
+    .option('--home-country <cc>', 'the household\'s country (ISO code): servers elsewhere count as abroad')
+    .option('--commit-interval <s>', 'seconds between store writes (long on flash: the live copy is in memory)', seconds('--commit-interval'), 60)
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
+    .option('--tls-key <file>', 'and this private key (PEM)')
+    .option('--event-log <file>', 'append alerts and new devices as JSON lines (rotated)')
+    .option('--event-log-size <bytes>', 'rotate the event log past this size', (v: string) => Number(v), 10 * 1024 * 1024)
+    .option('--syslog <host[:port]>', 'send alerts to a remote syslog collector (RFC 5424 over UDP)')
+    .option('--webhook <url>', 'POST each new alert as JSON to this URL')
+    .option('--ui <dir>', 'the built dashboard to serve (default: ui/dist of the package)')
+    .action(async (o: RunFlags, cmd: Command) => {
+      // The config file's `run:` settings (or UCI options) apply where no flag was given.
+      if (o.config) {
+        const run = readConfigFile(o.config).run ?? {};
+        const given = (k: string) => cmd.getOptionValueSource(k) === 'cli' || cmd.getOptionValueSource(k) === 'env';
+        const flags = o as unknown as Record<string, unknown>;
+        for (const [k, v] of Object.entries(run)) if (v !== undefined && !given(k)) flags[k] = v;
+      }
+      if (o.interface && o.read) throw new InputError('--read', 'cannot be combined with --interface: replay a file or watch an interface');
+      if (!!o.tlsCert !== !!o.tlsKey) throw new InputError('--tls-cert', 'give both --tls-cert and --tls-key');
+      if (o.read && !fs.existsSync(o.read)) throw new InputError(o.read, 'no such file');
+      let daemon: Daemon;
+      try {
+        daemon = await Daemon.start({
+          interface: o.interface,
+          read: o.read,
+          speed: o.speed,
+          filter: o.filter,
+          stateDir: o.stateDir,
+          listen: o.listen,
+          port: o.port,
+          config: o.config,
+          rules: o.rules,
+          homeCountry: o.homeCountry,
+          commitInterval: o.commitInterval,
+          tls: o.tlsCert && o.tlsKey ? { cert: o.tlsCert, key: o.tlsKey } : null,
+          uiDir: o.ui,
+          eventLog: o.eventLog,
+          eventLogBytes: o.eventLogSize,
+          syslog: o.syslog,
+          webhook: o.webhook,
+        });
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (err.code === 'EADDRINUSE') throw new InputError('--port', `${o.port} is already in use`);
+        if (err.code === 'EADDRNOTAVAIL') throw new InputError('--listen', `${o.listen} is not an address of this machine`);
+        if (err.code === 'EACCES' && err.syscall === 'listen') throw new InputError('--port', `not allowed to listen on ${o.port}`);
+        if (e instanceof StoreError) throw new InputError('store', err.message);
+        throw e;
+      }
+      await new Promise<void>((resolve) => {
+        const stop = (sig: string) => {
+          process.stderr.write(`vigie: ${sig}: writing the store and stopping\n`);
+          daemon.stop().then(resolve, resolve);
+          // Whatever is still open (a half-closed client socket) must not keep a stopped daemon.
+          setTimeout(() => process.exit(0), 5000).unref();
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.on('SIGHUP', () => daemon.reload());
+      });
+      process.exit(0);
+    });
+}
+
+async function readPassword(): Promise<string> {
+  if (!process.stdin.isTTY) {
+    const text = fs.readFileSync(0, 'utf8');
+    return text.split(/\r?\n/)[0];
+  }
+  const ask = (q: string) =>
+    new Promise<string>((resolve) => {
+      const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+      // No echo: the prompt is written once, the characters typed are not.
+      (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) => {
+        if (s.includes(q)) process.stderr.write(q);
+      };
+      rl.question(q, (a) => {
+        rl.close();
+        process.stderr.write('\n');
+        resolve(a);
+      });
+    });
+  const a = await ask('New password: ');
+  const b = await ask('Again: ');
+  if (a !== b) throw new InputError('passwd', 'the two passwords differ');
+  return a;
+}
+
+export function passwdCommand(program: Command): void {
+  program
+    .command('passwd')
+    .description('Set the dashboard\'s administrator password (from the terminal, or the first line of standard input)')
+    .option('--state-dir <dir>', 'the daemon\'s state folder', defaultStateDir())
+    .action(async (o: { stateDir: string }) => {
+      const pw = await readPassword();
+      try {
+        setPassword(o.stateDir, pw);
+      } catch (e) {
+        throw new InputError('passwd', (e as Error).message);
+      }
+      process.stdout.write(`password changed in ${o.stateDir}; a running daemon ends its sessions at the next request\n`);
+    });
+}

@@ -1,0 +1,512 @@
+/**
+ * `vigie run`: the engine fed by a live capture (or a replayed file), its findings kept in the
+ * store and pushed to dashboards. This module wires the stages together; each does its own job
+ * (capture-supervisor, engine, verdicts, store, server).
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type EngineConfig } from '../analysis/config.js';
+import { deviceRecord, sortAlerts } from '../analysis/analyze.js';
+import { Engine } from '../analysis/engine.js';
+import { InputError } from '../capture/errors.js';
+import { loadConfig } from '../config/load.js';
+import { type Device, DeviceTable } from '../devices/device-table.js';
+import type { Category } from '../devices/rules.js';
+import type { FlowRecord } from '../report/types.js';
+import { Auth, authPath } from '../server/auth.js';
+import { ApiServer } from '../server/http.js';
+import { LiveHub } from '../server/live.js';
+import { Metrics } from '../server/metrics.js';
+import { apiRoutes } from '../server/routes.js';
+import { Store } from '../store/store.js';
+import { recordFlow } from '../store/traffic.js';
+import type { Alert, Mute } from '../verdicts/alert.js';
+import { trustedSet } from '../verdicts/countries.js';
+import { type Severity, severityRank, SEVERITIES } from '../verdicts/rules.js';
+import { CaptureSupervisor, type CaptureStatus } from './capture-supervisor.js';
+import { EventLog, SyslogSender, Webhook } from './exports.js';
+import { defaultInterface, defaultListenAddress } from './interfaces.js';
+import { replay } from './replay.js';
+
+export interface RunOptions {
+  interface?: string;
+  read?: string;
+  /** Replay pace: 1 as recorded, 0 as fast as possible. */
+  speed: number;
+  filter: string;
+  stateDir: string;
+  listen?: string;
+  port: number;
+  config?: string;
+  rules: string[];
+  homeCountry?: string;
+  /** Seconds between store writes. */
+  commitInterval: number;
+  tls?: { cert: string; key: string } | null;
+  uiDir?: string | null;
+  eventLog?: string | null;
+  eventLogBytes?: number;
+  syslog?: string | null;
+  webhook?: string | null;
+  log?: (msg: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface DeviceView {
+  id: string;
+  mac: string | null;
+  label: string | null;
+  category: string;
+  personal: boolean;
+  history: boolean;
+  online: boolean;
+  risk: Severity | null;
+  openAlerts: number;
+  record: ReturnType<typeof deviceRecord> | null;
+  firstSeen: string;
+  lastSeen: string;
+}
+
+export interface AlertView extends Alert {
+  acknowledged: string | null;
+}
+
+const PERSONAL: ReadonlySet<string> = new Set(['phone', 'computer']);
+const RECENT_FLOWS = 100;
+const ONLINE_SECONDS = 300;
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const UI_DIST = path.resolve(here, '../../ui/dist');
+
+export class Daemon {
+  readonly store: Store;
+  readonly auth: Auth;
+  readonly hub = new LiveHub();
+  readonly metrics: Metrics;
+  readonly engine: Engine;
+  readonly config: EngineConfig;
+  server!: ApiServer;
+  capture: CaptureSupervisor | null = null;
+  url = '';
+  replayDone = false;
+  rulesError: string | null = null;
+  private readonly started = Date.now();
+  private readonly log: (msg: string) => void;
+  private fileOverrides: EngineConfig['deviceOverrides'];
+  private fileMutes: Mute[];
+  private readonly signatures = new Map<Device, string>();
+  private readonly recent = new Map<string, FlowRecord[]>();
+  private readonly eventLog: EventLog | null;
+  private readonly syslog: SyslogSender | null;
+  private readonly webhook: Webhook | null;
+  private clock: NodeJS.Timeout | null = null;
+  private lastStats = { packets: 0, bytes: 0, at: Date.now() };
+  private stopping = false;
+  replayPromise: Promise<unknown> | null = null;
+
+  private constructor(readonly opts: RunOptions) {
+    this.log = opts.log ?? ((m) => process.stderr.write(`vigie: ${m}\n`));
+    this.config = loadConfig(opts.config, undefined, opts.rules, { homeCountry: opts.homeCountry });
+    if (!this.config.verdicts) throw new Error('no verdict configuration');
+    this.fileOverrides = this.config.deviceOverrides;
+    this.fileMutes = this.config.verdicts.mutes;
+    this.fileHome = this.config.verdicts.home ?? null;
+    this.fileTrusted = this.config.verdicts.trustedList ?? null;
+    this.store = Store.open(opts.stateDir, { commitInterval: opts.commitInterval });
+    const o = this.store.opening;
+    if (o.setAside) this.log(`WARNING: the store ${o.file} could not be used (${o.setAside.reason}); it was moved to ${o.setAside.path} and Vigie starts with an empty store`);
+    if (o.migratedFrom !== null) this.log(`store upgraded from schema ${o.migratedFrom}`);
+    this.auth = new Auth(authPath(opts.stateDir), opts.env ?? process.env);
+    for (const n of this.auth.notes) this.log(n);
+    this.applySettings();
+    this.engine = new Engine(this.config, {
+      alert: (a, isNew) => this.alerted(a, isNew),
+      flowEnded: (r) => this.flowEnded(r),
+    });
+    this.engine.verdicts!.restore(this.store.data.alerts);
+    this.eventLog = opts.eventLog ? new EventLog(opts.eventLog, opts.eventLogBytes) : null;
+    if (opts.syslog) {
+      const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(opts.syslog);
+      if (!m) throw new InputError('--syslog', `"${opts.syslog}" is not HOST[:PORT]`);
+      this.syslog = new SyslogSender(m[1] ?? m[2], Number(m[3] ?? 514));
+    } else this.syslog = null;
+    if (opts.webhook && !/^https?:\/\//.test(opts.webhook)) throw new InputError('--webhook', 'must be an http:// or https:// URL');
+    this.webhook = opts.webhook ? new Webhook(opts.webhook) : null;
+    this.metrics = new Metrics(this);
+  }
+
+  static async start(opts: RunOptions): Promise<Daemon> {
+    const d = new Daemon(opts);
+    try {
+      await d.begin();
+    } catch (e) {
+      await d.stop();
+      throw e;
+    }
+    return d;
+  }
+
+  private async begin(): Promise<void> {
+    const opts = this.opts;
+    let iface: string | null = null;
+    if (!opts.read) {
+      iface = opts.interface ?? defaultInterface();
+      if (!iface) throw new InputError('--interface', 'no LAN bridge (br-lan) and no default route: say which interface to watch');
+      this.capture = new CaptureSupervisor(iface, this.engine, { filter: opts.filter }, this.log);
+      this.capture.start();
+    }
+    const host = opts.listen ?? defaultListenAddress(iface);
+    this.server = new ApiServer({
+      host,
+      port: opts.port,
+      uiDir: opts.uiDir === undefined ? UI_DIST : opts.uiDir,
+      tls: opts.tls ?? null,
+      routes: apiRoutes(this),
+      auth: this.auth,
+      hub: this.hub,
+      hello: () => ({ version: 1, started: new Date(this.started).toISOString(), replay: opts.read ? { file: path.basename(opts.read), done: this.replayDone } : null }),
+      metrics: () => this.metrics.text(),
+    });
+    const addr = await this.server.listen();
+    const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    this.url = `${opts.tls ? 'https' : 'http'}://${shown}:${addr.port}/`;
+    this.log(`${iface ? `watching ${iface}` : `replaying ${opts.read}`}; dashboard at ${this.url}`);
+    if (this.auth.generated) {
+      this.log(`no administrator password was set: generated one, shown only this once: ${this.auth.generated}`);
+      this.log('change it with `vigie passwd`, or set VIGIE_ADMIN_PASSWORD before the first start');
+      this.auth.generated = null;
+    }
+    this.clock = setInterval(() => this.second(), 1000);
+    this.clock.unref();
+    if (opts.read) {
+      this.replayPromise = replay(opts.read, this.engine, opts.speed)
+        .then((r) => {
+          this.engine.finish();
+          this.second();
+          this.replayDone = true;
+          this.log(`replay of ${opts.read} done: ${r.packets} packets${r.cut ? `; cut at byte ${r.cut.offset}: ${r.cut.reason}` : ''}`);
+          this.hub.publish({ type: 'replay', done: true, packets: r.packets });
+        })
+        .catch((e: Error) => {
+          this.log(`replay of ${opts.read} failed: ${e.message}`);
+          this.replayDone = true;
+        });
+    }
+  }
+
+  /** Settings from the dashboard beat the config file's: countries, labels, mutes. */
+  applySettings(): void {
+    const v = this.config.verdicts!;
+    v.trusted = trustedSet(this.homeCountry(), this.trustedCountries() ?? undefined);
+    this.applyOverrides();
+    v.mutes = [...this.fileMutes, ...this.store.data.mutes];
+  }
+
+  homeCountry(): string | null {
+    const s = this.store.data.settings.homeCountry;
+    if (s !== undefined) return s;
+    return this.fileHome;
+  }
+
+  /** The home country from the command line or the config file. */
+  private fileHome: string | null = null;
+  private fileTrusted: string[] | null = null;
+
+  trustedCountries(): string[] | null {
+    const s = this.store.data.settings.trustedCountries;
+    return s !== undefined ? s : this.fileTrusted;
+  }
+
+  applyOverrides(): void {
+    const merged = { ...this.fileOverrides };
+    for (const [mac, d] of Object.entries(this.store.data.devices)) {
+      if (d.label == null && d.category == null) continue;
+      merged[mac] = { ...merged[mac], ...(d.label != null ? { label: d.label } : {}), ...(d.category != null ? { category: d.category } : {}) };
+    }
+    this.config.deviceOverrides = merged;
+  }
+
+  applyMutes(): void {
+    this.config.verdicts!.mutes = [...this.fileMutes, ...this.store.data.mutes];
+    this.engine.verdicts!.remute(Date.now() / 1000);
+  }
+
+  /** Reloads the config file and rules (SIGHUP, `uci commit`): a broken file keeps the last good set. */
+  reload(): boolean {
+    let next: EngineConfig;
+    try {
+      next = loadConfig(this.opts.config, undefined, this.opts.rules, { homeCountry: this.opts.homeCountry });
+    } catch (e) {
+      this.rulesError = (e as Error).message;
+      this.log(`reload refused, the rules and settings in force stay: ${this.rulesError}`);
+      return false;
+    }
+    this.rulesError = null;
+    this.config.deviceRules = next.deviceRules;
+    this.fileOverrides = next.deviceOverrides;
+    this.fileMutes = next.verdicts!.mutes;
+    this.fileHome = next.verdicts!.home ?? null;
+    this.fileTrusted = next.verdicts!.trustedList ?? null;
+    const v = next.verdicts!;
+    this.engine.verdicts!.reconfigure({ rules: v.rules, platforms: v.platforms, geo: v.geo, learningPeriod: v.learningPeriod });
+    this.applySettings();
+    this.engine.verdicts!.remute(Date.now() / 1000);
+    this.signatures.clear();
+    this.log(`reloaded: ${next.deviceRules.length} device rules, ${v.rules.length} alert rules, ${v.platforms.length} cloud platforms`);
+    return true;
+  }
+
+  private alerted(a: Alert, isNew: boolean): void {
+    if (isNew) {
+      this.store.data.alerts.push(a);
+      this.metrics.alertRaised(a);
+    }
+    this.store.touch();
+    const view = this.alertView(a);
+    this.hub.publish({ type: 'alert', new: isNew, alert: view });
+    this.eventLog?.write({ type: 'alert', new: isNew, alert: a });
+    if (isNew && !a.muted) {
+      this.syslog?.alert(a);
+      this.webhook?.alert(a);
+    }
+  }
+
+  alertView(a: Alert): AlertView {
+    return { ...a, acknowledged: this.store.data.acks[a.id] ?? null };
+  }
+
+  alerts(): AlertView[] {
+    return sortAlerts(this.store.data.alerts).map((a) => this.alertView(a));
+  }
+
+  /** Personal devices keep no destinations unless the household opted in. */
+  isPersonal(mac: string, category: string): boolean {
+    const s = this.store.data.devices[mac];
+    return s?.personal ?? PERSONAL.has(category);
+  }
+
+  keepsHistory(mac: string, category: string): boolean {
+    return !this.isPersonal(mac, category) || this.store.data.devices[mac]?.history === true;
+  }
+
+  private flowEnded(r: FlowRecord): void {
+    if (!r.device || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(r.device)) return;
+    const d = this.engine.devices.byKey(r.device);
+    const category = d ? this.categoryOf(d) : 'unknown';
+    const detailed = this.keepsHistory(r.device, category);
+    const remote = r.deviceSide === 'resp' ? r.orig.ip : r.resp.ip;
+    const geo = r.internet ? this.config.verdicts!.geo.lookup(remote) : { country: null, org: null };
+    recordFlow(this.store.data, r.device, r, { country: geo.country, org: geo.org }, detailed);
+    this.store.touch();
+    if (!detailed) {
+      this.recent.delete(r.device);
+      return;
+    }
+    let list = this.recent.get(r.device);
+    if (!list) this.recent.set(r.device, (list = []));
+    list.push(r);
+    if (list.length > RECENT_FLOWS) list.shift();
+  }
+
+  recentFlows(mac: string): FlowRecord[] {
+    return this.recent.get(mac) ?? [];
+  }
+
+  private categoryOf(d: Device): string {
+    const mac = DeviceTable.macText(d);
+    return (mac ? this.config.deviceOverrides[mac]?.category : undefined) ?? deviceRecord(d, this.config).category;
+  }
+
+  /** Every device: the live ones, and those the store remembers from before. */
+  devices(): DeviceView[] {
+    const out = new Map<string, DeviceView>();
+    for (const d of this.engine.devices.all()) {
+      const v = this.liveView(d);
+      out.set(v.mac ?? v.id, v);
+    }
+    for (const mac of Object.keys(this.store.data.devices)) {
+      if (out.has(mac)) continue;
+      out.set(mac, this.storedView(mac));
+    }
+    return [...out.values()].sort((a, b) => b.lastSeen.localeCompare(a.lastSeen));
+  }
+
+  device(key: string): DeviceView | null {
+    const k = key.toLowerCase();
+    const d = this.engine.devices.byKey(k);
+    if (d) return this.liveView(d);
+    return this.store.data.devices[k] ? this.storedView(k) : null;
+  }
+
+  private risk(mac: string): { risk: Severity | null; open: number } {
+    let best: Severity | null = null;
+    let open = 0;
+    for (const a of this.store.data.alerts) {
+      if ((a.device.mac ?? a.device.id) !== mac || a.muted || this.store.data.acks[a.id]) continue;
+      open++;
+      if (!best || severityRank(a.severity) > severityRank(best)) best = a.severity;
+    }
+    return { risk: best, open };
+  }
+
+  private trim(record: ReturnType<typeof deviceRecord>, detailed: boolean): ReturnType<typeof deviceRecord> {
+    if (detailed) return record;
+    return { ...record, observations: { ...record.observations, domains: [] } };
+  }
+
+  private liveView(d: Device): DeviceView {
+    const record = deviceRecord(d, this.config);
+    const key = record.mac ?? record.id;
+    const s = this.store.data.devices[key];
+    const personal = this.isPersonal(key, record.category);
+    const history = s?.history === true;
+    const { risk, open } = this.risk(key);
+    return {
+      id: record.id,
+      mac: record.mac,
+      label: record.label,
+      category: record.category,
+      personal,
+      history,
+      online: Date.now() / 1000 - d.lastSeen < ONLINE_SECONDS,
+      risk,
+      openAlerts: open,
+      record: this.trim(record, !personal || history),
+      firstSeen: s && s.firstSeen < record.firstSeen ? s.firstSeen : record.firstSeen,
+      lastSeen: record.lastSeen,
+    };
+  }
+
+  private storedView(mac: string): DeviceView {
+    const s = this.store.data.devices[mac];
+    const category = s.category ?? s.record?.category ?? 'unknown';
+    const personal = this.isPersonal(mac, category);
+    const { risk, open } = this.risk(mac);
+    return {
+      id: mac,
+      mac,
+      label: s.label ?? this.fileOverrides[mac]?.label ?? null,
+      category,
+      personal,
+      history: s.history === true,
+      online: false,
+      risk,
+      openAlerts: open,
+      record: s.record ? this.trim(s.record, !personal || s.history === true) : null,
+      firstSeen: s.firstSeen,
+      lastSeen: s.lastSeen,
+    };
+  }
+
+  /** A household's change to a device: label, category, personal, history. */
+  setDevice(mac: string, patch: { label?: string | null; category?: Category | null; personal?: boolean | null; history?: boolean }): DeviceView {
+    const now = new Date().toISOString();
+    const s = this.store.data.devices[mac] ?? (this.store.data.devices[mac] = { mac, firstSeen: now, lastSeen: now });
+    if (patch.label !== undefined) s.label = patch.label === null || patch.label.trim() === '' ? null : patch.label.trim();
+    if (patch.category !== undefined) s.category = patch.category;
+    if (patch.personal !== undefined) s.personal = patch.personal;
+    if (patch.history !== undefined) s.history = patch.history;
+    const live = this.engine.devices.byKey(mac);
+    const category = patch.category ?? (live ? this.categoryOf(live) : (s.record?.category ?? 'unknown'));
+    if (!this.keepsHistory(mac, category)) {
+      // Opting out deletes what was kept, not only what comes next.
+      delete this.store.data.destinations[mac];
+      for (const h of this.store.data.aggregates[mac] ?? []) delete h.by;
+      this.recent.delete(mac);
+    }
+    this.applyOverrides();
+    this.store.touch();
+    this.engine.verdicts!.refresh();
+    const view = this.device(mac)!;
+    this.hub.publish({ type: 'device', device: view });
+    return view;
+  }
+
+  /** Once a second: the engine's clock (live), device changes, figures for dashboards. */
+  private second(): void {
+    const now = Date.now() / 1000;
+    if (this.capture) this.engine.tick(now);
+    for (const d of this.engine.devices.all()) {
+      const mac = DeviceTable.macText(d);
+      const sig = `${d.facts?.version ?? 0}|${d.ips.size}|${Math.floor(d.lastSeen / 60)}|${mac ? JSON.stringify(this.config.deviceOverrides[mac] ?? null) : ''}`;
+      if (this.signatures.get(d) === sig) continue;
+      const isNew = !this.signatures.has(d);
+      this.signatures.set(d, sig);
+      const view = this.liveView(d);
+      if (mac) {
+        const rec = view.record!;
+        const s = this.store.data.devices[mac];
+        if (!s) this.eventLog?.write({ type: 'device', new: true, device: { mac, vendor: rec.vendor, hostname: rec.hostname, category: rec.category } });
+        this.store.data.devices[mac] = { ...(s ?? { mac, firstSeen: rec.firstSeen }), lastSeen: rec.lastSeen, record: rec };
+        this.store.touch();
+      }
+      this.hub.publish({ type: 'device', new: isNew, device: view });
+    }
+    if (this.signatures.size > this.engine.devices.size * 2 + 64) {
+      const live = new Set(this.engine.devices.all());
+      for (const d of this.signatures.keys()) if (!live.has(d)) this.signatures.delete(d);
+    }
+    // Mutes with an end, and retention, once a minute.
+    if (Math.floor(now) % 60 === 0) this.housekeeping(now);
+    this.hub.broadcast({ type: 'stats', ...this.stats() });
+  }
+
+  housekeeping(now = Date.now() / 1000): void {
+    const dropped = this.store.prune(now * 1000, (a) => severityRank(a.severity));
+    for (const id of dropped) this.engine.verdicts!.forget(id);
+    this.applyMutes();
+  }
+
+  stats(): Record<string, unknown> {
+    const st = this.engine.decoder.stats;
+    const now = Date.now();
+    const dt = Math.max(0.001, (now - this.lastStats.at) / 1000);
+    const pps = (st.packets - this.lastStats.packets) / dt;
+    const bps = ((st.bytes - this.lastStats.bytes) * 8) / dt;
+    this.lastStats = { packets: st.packets, bytes: st.bytes, at: now };
+    const bySeverity: Record<string, number> = Object.fromEntries(SEVERITIES.map((s) => [s, 0]));
+    let open = 0;
+    for (const a of this.store.data.alerts) {
+      if (a.muted || this.store.data.acks[a.id]) continue;
+      open++;
+      bySeverity[a.severity]++;
+    }
+    const cap: CaptureStatus | null = this.capture?.status() ?? null;
+    return {
+      time: new Date(now).toISOString(),
+      uptime: Math.round((now - this.started) / 1000),
+      packets: st.packets,
+      bytes: st.bytes,
+      malformed: st.malformed,
+      packetsPerSecond: Math.round(pps),
+      bitsPerSecond: Math.round(bps),
+      flows: this.engine.flows.count,
+      flowsTotal: this.engine.flows.created,
+      devices: this.engine.devices.size,
+      devicesKnown: Object.keys(this.store.data.devices).length,
+      alerts: { open, bySeverity, total: this.store.data.alerts.length },
+      capture: cap,
+      replay: this.opts.read ? { file: path.basename(this.opts.read), done: this.replayDone } : null,
+      store: { writes: this.store.writes, errors: this.store.writeErrors, lastWrite: this.store.lastWrite, pending: this.store.pending },
+      rulesError: this.rulesError,
+      rss: process.memoryUsage().rss,
+      load: os.loadavg()[0],
+    };
+  }
+
+  /** Stops capturing, writes the store, closes the server. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.clock) clearInterval(this.clock);
+    this.capture?.stop();
+    try {
+      this.store.commitSync();
+    } catch (e) {
+      this.log(`final store write failed: ${(e as Error).message}`);
+    }
+    this.syslog?.close();
+    await this.server?.close();
+  }
+}
