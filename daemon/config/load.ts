@@ -4,7 +4,9 @@ import { DEFAULT_CONFIG, type DeviceOverride, type EngineConfig, withLanPrefixes
 import { InputError } from '../capture/errors.js';
 import { loadDeviceRules } from '../devices/rules.js';
 import { Geo, type NetworkOverride } from '../geo/geo.js';
-import { BUILTIN_RULES, formatRuleError, loadCloudPlatforms, loadYamlFile, RuleLoadError } from '../rules/load.js';
+import fs from 'node:fs';
+import { BUILTIN_RULES, formatRuleError, loadCloudPlatforms, loadYamlFile, RuleLoadError, schemaErrors } from '../rules/load.js';
+import { looksLikeUci, parseUci, UciError, uciToConfig } from './uci.js';
 import type { Mute } from '../verdicts/alert.js';
 import { trustedSet } from '../verdicts/countries.js';
 import { loadAlertRules } from '../verdicts/rules.js';
@@ -20,6 +22,49 @@ interface ConfigFile {
   networks?: NetworkOverride[];
   mutes?: Mute[];
   learningPeriod?: number;
+  run?: RunSettings;
+}
+
+/** `vigie run`'s settings from the file (its flags win). */
+export interface RunSettings {
+  interface?: string;
+  listen?: string;
+  port?: number;
+  stateDir?: string;
+  commitInterval?: number;
+  filter?: string;
+  eventLog?: string;
+  syslog?: string;
+  webhook?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+const SCHEMA = '../config/config.schema.json';
+
+/** Reads the config file, YAML or UCI (/etc/config/vigie), checked against one schema. */
+export function readConfigFile(file: string): ConfigFile {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InputError(file, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message);
+  }
+  if (!looksLikeUci(text)) {
+    const r = loadYamlFile<ConfigFile>(file, SCHEMA);
+    if (!r.ok) throw new InputError('config', r.errors.map(formatRuleError).join('; '));
+    return r.value.data;
+  }
+  let mapped;
+  try {
+    mapped = uciToConfig(parseUci(text));
+  } catch (e) {
+    if (e instanceof UciError) throw new InputError('config', `${file}:${e.line}: ${e.message}`);
+    throw e;
+  }
+  const errors = schemaErrors(file, mapped.data, SCHEMA, mapped.lineAt);
+  if (errors.length > 0) throw new InputError('config', errors.map(formatRuleError).join('; '));
+  return mapped.data as ConfigFile;
 }
 
 /** Command-line settings that beat the file's. */
@@ -30,11 +75,7 @@ export interface ConfigFlags {
 /** Reads --config (if any) and the rules folders into an engine configuration. */
 export function loadConfig(file: string | undefined, base: EngineConfig = DEFAULT_CONFIG, extraRuleDirs: string[] = [], flags: ConfigFlags = {}): EngineConfig {
   let cfg: ConfigFile = {};
-  if (file) {
-    const r = loadYamlFile<ConfigFile>(file, '../config/config.schema.json');
-    if (!r.ok) throw new InputError('config', r.errors.map(formatRuleError).join('; '));
-    cfg = r.value.data;
-  }
+  if (file) cfg = readConfigFile(file);
   let config: EngineConfig = { ...base };
   try {
     config = withLanPrefixes(config, cfg.lan ?? []);
@@ -72,6 +113,8 @@ export function loadConfig(file: string | undefined, base: EngineConfig = DEFAUL
     platforms,
     geo,
     trusted: trustedSet(home?.toUpperCase() ?? null, cfg.trustedCountries),
+    home: home?.toUpperCase() ?? null,
+    trustedList: cfg.trustedCountries ?? null,
     mutes: cfg.mutes ?? [],
     ...(cfg.learningPeriod !== undefined ? { learningPeriod: cfg.learningPeriod } : {}),
   };

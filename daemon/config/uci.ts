@@ -1,0 +1,225 @@
+/**
+ * OpenWrt's UCI files (/etc/config/vigie), read directly so that the router's usual way of
+ * configuring a service (`uci set`, LuCI, `uci commit` then reload) drives Vigie with the same
+ * checks as the YAML file. Syntax: https://openwrt.org/docs/guide-user/base-system/uci —
+ * `config TYPE ['NAME']`, `option NAME 'VALUE'`, `list NAME 'VALUE'`; values bare, in single
+ * quotes (no escapes; `uci export` writes `'it'\''s'`) or in double quotes (backslash escapes);
+ * `#` starts a comment.
+ */
+
+export interface UciOption {
+  name: string;
+  /** One value for `option`, every value in order for `list`. */
+  values: string[];
+  list: boolean;
+  line: number;
+}
+
+export interface UciSection {
+  type: string;
+  name: string | null;
+  line: number;
+  options: Map<string, UciOption>;
+}
+
+export class UciError extends Error {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The words of one line: quotes joined to their neighbours, as a shell would. */
+function words(text: string, line: number): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    while (i < text.length && /\s/.test(text[i])) i++;
+    if (i >= text.length || text[i] === '#') break;
+    let w = '';
+    while (i < text.length && !/\s/.test(text[i])) {
+      const c = text[i];
+      if (c === "'") {
+        const end = text.indexOf("'", i + 1);
+        if (end < 0) throw new UciError(line, 'unterminated single quote');
+        w += text.slice(i + 1, end);
+        i = end + 1;
+      } else if (c === '"') {
+        i++;
+        for (;;) {
+          if (i >= text.length) throw new UciError(line, 'unterminated double quote');
+          if (text[i] === '\\' && i + 1 < text.length) {
+            w += text[i + 1];
+            i += 2;
+          } else if (text[i] === '"') {
+            i++;
+            break;
+          } else w += text[i++];
+        }
+      } else if (c === '\\' && i + 1 < text.length) {
+        // Outside quotes a backslash takes the next character as it is (`'it'\''s'`).
+        w += text[i + 1];
+        i += 2;
+      } else {
+        w += c;
+        i++;
+      }
+    }
+    out.push(w);
+  }
+  return out;
+}
+
+const IDENT = /^[A-Za-z0-9_]+$/;
+
+export function parseUci(text: string): UciSection[] {
+  const sections: UciSection[] = [];
+  let cur: UciSection | null = null;
+  text.split(/\r?\n/).forEach((raw, idx) => {
+    const line = idx + 1;
+    const w = words(raw, line);
+    if (w.length === 0) return;
+    const [kw, ...rest] = w;
+    if (kw === 'package') return;
+    if (kw === 'config') {
+      if (rest.length < 1 || rest.length > 2) throw new UciError(line, 'expected: config TYPE [NAME]');
+      if (!IDENT.test(rest[0])) throw new UciError(line, `section type "${rest[0]}" may only hold a-z, 0-9 and _`);
+      if (rest[1] !== undefined && !IDENT.test(rest[1])) throw new UciError(line, `section name "${rest[1]}" may only hold a-z, 0-9 and _`);
+      cur = { type: rest[0], name: rest[1] ?? null, line, options: new Map() };
+      sections.push(cur);
+      return;
+    }
+    if (kw === 'option' || kw === 'list') {
+      if (!cur) throw new UciError(line, `${kw} outside a config section`);
+      if (rest.length !== 2) throw new UciError(line, `expected: ${kw} NAME 'VALUE' (quote values with spaces)`);
+      const [name, value] = rest;
+      if (!IDENT.test(name)) throw new UciError(line, `option name "${name}" may only hold a-z, 0-9 and _`);
+      const s: UciSection = cur;
+      const prev = s.options.get(name);
+      if (kw === 'list') {
+        if (prev && !prev.list) throw new UciError(line, `"${name}" is an option above, a list here`);
+        if (prev) prev.values.push(value);
+        else s.options.set(name, { name, values: [value], list: true, line });
+      } else {
+        if (prev?.list) throw new UciError(line, `"${name}" is a list above, an option here`);
+        // uci keeps the last of repeated options.
+        s.options.set(name, { name, values: [value], list: false, line });
+      }
+      return;
+    }
+    throw new UciError(line, `unknown keyword "${kw}" (config, option, list)`);
+  });
+  return sections;
+}
+
+/** A UCI file: its first statement (after comments) is a UCI keyword. */
+export function looksLikeUci(text: string): boolean {
+  for (const l of text.split(/\r?\n/)) {
+    const t = l.trim();
+    if (t === '' || t.startsWith('#')) continue;
+    return /^(config|package|option|list)\s/.test(t);
+  }
+  return false;
+}
+
+type Kind = 'string' | 'int' | 'number' | 'list';
+/** UCI option → config file field, by section type. */
+const MAP: Record<string, Record<string, [string, Kind]>> = {
+  vigie: {
+    home_country: ['homeCountry', 'string'],
+    trusted_country: ['trustedCountries', 'list'],
+    lan: ['lan', 'list'],
+    rules: ['rules', 'list'],
+    learning_period: ['learningPeriod', 'number'],
+    community_id_seed: ['communityIdSeed', 'int'],
+    interface: ['run.interface', 'string'],
+    listen: ['run.listen', 'string'],
+    port: ['run.port', 'int'],
+    state_dir: ['run.stateDir', 'string'],
+    commit_interval: ['run.commitInterval', 'number'],
+    filter: ['run.filter', 'string'],
+    event_log: ['run.eventLog', 'string'],
+    syslog: ['run.syslog', 'string'],
+    webhook: ['run.webhook', 'string'],
+    tls_cert: ['run.tlsCert', 'string'],
+    tls_key: ['run.tlsKey', 'string'],
+  },
+  network: { cidr: ['cidr', 'string'], country: ['country', 'string'], asn: ['asn', 'int'], org: ['org', 'string'], label: ['label', 'string'] },
+  device: { mac: ['mac', 'string'], label: ['label', 'string'], category: ['category', 'string'] },
+  mute: { rule: ['rule', 'string'], device: ['device', 'string'], destination: ['destination', 'string'], until: ['until', 'string'] },
+};
+/** Read by the init script only (procd), not by the daemon. */
+const INIT_ONLY = new Set(['enabled', 'node_options']);
+
+function value(o: UciOption, kind: Kind): unknown {
+  if (kind === 'list') return o.values;
+  const v = o.values[0];
+  if (kind === 'int' && /^-?\d+$/.test(v)) return Number(v);
+  if (kind === 'number' && /^-?\d+(\.\d+)?$/.test(v)) return Number(v);
+  return v; // left as text: the schema names the field and its line
+}
+
+/**
+ * The UCI sections as the config file's object (config.schema.json), and the line of each
+ * field for error messages. Empty options are absent (`option listen ''` = the default).
+ */
+export function uciToConfig(sections: UciSection[]): { data: Record<string, unknown>; lineAt: (pointer: string) => number } {
+  const data: Record<string, unknown> = {};
+  const lines = new Map<string, number>();
+  let mains = 0;
+  for (const s of sections) {
+    const map = MAP[s.type];
+    if (!map) throw new UciError(s.line, `unknown section type "${s.type}" (vigie, network, device, mute)`);
+    const fields: Record<string, unknown> = {};
+    const fieldLines: Record<string, number> = {};
+    for (const o of s.options.values()) {
+      if (s.type === 'vigie' && INIT_ONLY.has(o.name)) continue;
+      const m = map[o.name];
+      if (!m) throw new UciError(o.line, `unknown option "${o.name}" in a ${s.type} section (${Object.keys(map).join(', ')})`);
+      if (!m[1].startsWith('list') && o.list) throw new UciError(o.line, `"${o.name}" takes one value: use option, not list`);
+      if (!o.list && o.values[0] === '') continue;
+      fields[m[0]] = value(o, o.list ? 'list' : m[1]);
+      fieldLines[m[0]] = o.line;
+    }
+    if (s.type === 'vigie') {
+      if (++mains > 1) throw new UciError(s.line, 'a second vigie section: keep one');
+      for (const [k, v] of Object.entries(fields)) {
+        if (k.startsWith('run.')) {
+          const run = (data.run ??= {}) as Record<string, unknown>;
+          run[k.slice(4)] = v;
+          lines.set(`/run/${k.slice(4)}`, fieldLines[k]);
+          lines.set('/run', s.line);
+        } else {
+          data[k] = v;
+          lines.set(`/${k}`, fieldLines[k]);
+        }
+      }
+    } else if (s.type === 'network' || s.type === 'mute') {
+      const key = s.type === 'network' ? 'networks' : 'mutes';
+      const list = (data[key] ??= []) as unknown[];
+      const i = list.length;
+      list.push(fields);
+      lines.set(`/${key}/${i}`, s.line);
+      for (const [k, l] of Object.entries(fieldLines)) lines.set(`/${key}/${i}/${k}`, l);
+    } else {
+      const mac = fields.mac;
+      if (typeof mac !== 'string') throw new UciError(s.line, 'a device section needs option mac');
+      const devices = (data.devices ??= {}) as Record<string, unknown>;
+      const { mac: _m, ...rest } = fields;
+      void _m;
+      devices[mac] = rest;
+      lines.set(`/devices/${mac}`, s.line);
+      for (const [k, l] of Object.entries(fieldLines)) lines.set(`/devices/${mac}/${k}`, l);
+    }
+  }
+  const lineAt = (pointer: string): number => {
+    for (let p = pointer; p !== ''; p = p.slice(0, p.lastIndexOf('/'))) {
+      const l = lines.get(p);
+      if (l !== undefined) return l;
+    }
+    return 1;
+  };
+  return { data, lineAt };
+}
