@@ -27,6 +27,8 @@ export interface EngineConfig {
   deviceOverrides: Record<string, DeviceOverride>;
   /** Alert rules and what they need (geo data, trusted countries, mutes); null: no alerts. */
   verdicts: VerdictConfig | null;
+  /** TCP volumes from sequence numbers (a capture filter keeps bulk segments out): flow-table.ts. */
+  sequenceVolumes?: boolean;
 }
 
 export const DEFAULT_CONFIG: EngineConfig = {

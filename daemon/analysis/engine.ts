@@ -75,7 +75,7 @@ export class Engine implements PacketSink {
     readonly config: EngineConfig = DEFAULT_CONFIG,
     private readonly hooks: EngineHooks = {},
   ) {
-    this.flows = new FlowTable({ maxFlows: config.maxFlows, timeouts: config.timeouts, onEnd: (s, r) => this.flowEnd(s, r) });
+    this.flows = new FlowTable({ maxFlows: config.maxFlows, timeouts: config.timeouts, onEnd: (s, r) => this.flowEnd(s, r), sequenceVolumes: config.sequenceVolumes });
     this.protocols = new ProtocolStage(() => this.flows, hooks.events ?? null, config.communityIdSeed);
     const consumer = hooks.noDissectors ? (hooks.stream ?? { data() {}, gap() {} }) : tee(this.protocols, hooks.stream);
     this.reassembler = new TcpReassembler(config.maxFlows, consumer, { ...DEFAULT_REASSEMBLY, depth: config.streamDepth });

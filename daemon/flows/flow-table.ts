@@ -53,7 +53,18 @@ export interface FlowTableOptions {
   timeouts?: Partial<FlowTimeouts>;
   /** Called before a flow's slot is reused; the slot's fields are still readable. */
   onEnd: (slot: number, reason: EndReason) => void;
+  /**
+   * TCP volumes from sequence numbers: for a capture filter that keeps bulk segments out of
+   * JavaScript (the daemon's control filter), each direction's payload is the span of sequence
+   * space seen, whatever segments were filtered out; packets and wire bytes of the segments
+   * not seen are estimated (full-size segments of SEGMENT_PAYLOAD bytes with their headers).
+   */
+  sequenceVolumes?: boolean;
 }
+
+/** Payload and header bytes of the full-size TCP segment assumed for unseen bulk (Ethernet, 1500 MTU, timestamps). */
+const SEGMENT_PAYLOAD = 1448;
+const SEGMENT_HEADERS = 66;
 
 /** Server ports that decide orientation when the handshake was not seen. */
 const SERVICE_PORTS = new Set([53, 67, 68, 80, 123, 443, 554, 853, 1883, 1900, 3478, 5353, 5683, 8080, 8443, 8554, 8883, 1935, 32100]);
@@ -79,6 +90,10 @@ export class FlowTable {
   readonly packets: Float64Array;
   readonly bytes: Float64Array;
   readonly payloadBytes: Float64Array;
+  /** Sequence accounting (sequenceVolumes): highest sequence end per direction, span beyond it. */
+  private readonly seqHigh: Uint32Array | null;
+  private readonly seqSpan: Float64Array | null;
+  private readonly seqSet: Uint8Array | null;
   readonly tcpFlags: Uint8Array;
   // Per flow.
   readonly first: Float64Array;
@@ -137,6 +152,9 @@ export class FlowTable {
     this.packets = new Float64Array(n * 2);
     this.bytes = new Float64Array(n * 2);
     this.payloadBytes = new Float64Array(n * 2);
+    this.seqHigh = opts.sequenceVolumes ? new Uint32Array(n * 2) : null;
+    this.seqSpan = opts.sequenceVolumes ? new Float64Array(n * 2) : null;
+    this.seqSet = opts.sequenceVolumes ? new Uint8Array(n * 2) : null;
     this.tcpFlags = new Uint8Array(n * 2);
     this.first = new Float64Array(n);
     this.last = new Float64Array(n);
@@ -241,6 +259,9 @@ export class FlowTable {
       this.packets[k2] = 0; this.packets[k2 + 1] = 0;
       this.bytes[k2] = 0; this.bytes[k2 + 1] = 0;
       this.payloadBytes[k2] = 0; this.payloadBytes[k2 + 1] = 0;
+      if (this.seqSet) {
+        this.seqSet[k2] = 0; this.seqSet[k2 + 1] = 0;
+      }
       this.tcpFlags[k2] = 0; this.tcpFlags[k2 + 1] = 0;
       this.first[slot] = ts;
       this.tcpState[slot] = TcpState.None;
@@ -276,9 +297,40 @@ export class FlowTable {
     if (proto === Proto.Tcp) {
       this.tcpFlags[kd] |= pkt.tcpFlags;
       this.tcpTransition(slot, dir, pkt.tcpFlags, pkt.payloadLen);
+      if (this.seqSet) this.sequence(kd, pkt);
     }
     this.touch(slot);
     return slot;
+  }
+
+  /**
+   * RFC 9293 §3.4: each payload byte takes one sequence number, SYN and FIN one each. The span
+   * from the first sequence number seen to the highest end seen is the payload sent, counted
+   * once however many segments were filtered out, retransmitted or lost by the capture.
+   */
+  private sequence(kd: number, pkt: Packet): void {
+    const set = this.seqSet!, high = this.seqHigh!, span = this.seqSpan!;
+    const syn = pkt.tcpFlags & 0x02 ? 1 : 0;
+    const len = pkt.payloadLen + pkt.payloadMissing;
+    const start = (pkt.seq + syn) >>> 0;
+    const end = (start + len) >>> 0;
+    if (!set[kd]) {
+      set[kd] = 1;
+      high[kd] = end;
+      span[kd] = len;
+      return;
+    }
+    const ahead = (end - high[kd]) | 0;
+    // Beyond a quarter of the sequence space ahead: not this stream (a reused port, garbage).
+    if (ahead <= 0 || ahead > 0x40000000) return;
+    high[kd] = end;
+    span[kd] += ahead;
+    const unseen = span[kd] - this.payloadBytes[kd];
+    if (unseen <= 0) return;
+    const segments = Math.ceil(unseen / SEGMENT_PAYLOAD);
+    this.payloadBytes[kd] += unseen;
+    this.bytes[kd] += unseen + segments * SEGMENT_HEADERS;
+    this.packets[kd] += segments;
   }
 
   /** Who opened the flow: the sender of this first packet, unless the packet says otherwise. */
