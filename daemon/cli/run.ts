@@ -43,6 +43,8 @@ interface RunFlags {
   read?: string;
   speed: number;
   filter: string;
+  capture: 'control' | 'all';
+  bufferSize: number;
   stateDir: string;
   listen?: string;
   port: number;
@@ -54,6 +56,7 @@ interface RunFlags {
   tlsKey?: string;
   eventLog?: string;
   eventLogSize: number;
+  events?: string;
   syslog?: string;
   webhook?: string;
   ui?: string;
@@ -66,7 +69,16 @@ export function runCommand(program: Command): void {
     .option('-i, --interface <if>', 'interface to watch (default: br-lan, else the interface of the default route)')
     .option('--read <file>', 'replay a capture file through the live pipeline instead, then keep serving')
     .option('--speed <factor>', 'replay pace: 1 as recorded, 10 ten times faster, max as fast as possible', speed, 1)
-    .option('--filter <bpf>', 'kernel BPF filter (pcap-filter(7)) applied before packets reach Vigie', '')
+    .option('--capture <mode>', 'control: the kernel keeps bulk TCP segments out, volumes come from sequence numbers; all: every packet', (v: string) => {
+      if (v !== 'control' && v !== 'all') throw new InvalidArgumentError('--capture is control or all');
+      return v;
+    }, 'control')
+    .option('--filter <bpf>', 'your own BPF filter (pcap-filter(7)) on top, e.g. "not host 192.168.1.5"', '')
+    .option('--buffer-size <MiB>', 'kernel capture ring size', (v: string) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 1 || n > 1024) throw new InvalidArgumentError('--buffer-size is 1 to 1024 MiB');
+      return n;
+    }, 16)
     .option('--state-dir <dir>', 'where the store and the password live', defaultStateDir())
     .option('--listen <addr>', 'address of the dashboard and API (default: the watched interface\'s own address, never the WAN)')
     .option('--port <n>', 'port of the dashboard and API', port, 8090)
@@ -78,6 +90,7 @@ export function runCommand(program: Command): void {
     .option('--tls-key <file>', 'and this private key (PEM)')
     .option('--event-log <file>', 'append alerts and new devices as JSON lines (rotated)')
     .option('--event-log-size <bytes>', 'rotate the event log past this size', (v: string) => Number(v), 10 * 1024 * 1024)
+    .option('--events <file>', 'append every protocol event as a JSON line (docs/events.md), as analyze --events does')
     .option('--syslog <host[:port]>', 'send alerts to a remote syslog collector (RFC 5424 over UDP)')
     .option('--webhook <url>', 'POST each new alert as JSON to this URL')
     .option('--ui <dir>', 'the built dashboard to serve (default: ui/dist of the package)')
@@ -99,6 +112,8 @@ export function runCommand(program: Command): void {
           read: o.read,
           speed: o.speed,
           filter: o.filter,
+          capture: o.capture,
+          bufferSize: o.bufferSize * 1024 * 1024,
           stateDir: o.stateDir,
           listen: o.listen,
           port: o.port,
@@ -110,6 +125,7 @@ export function runCommand(program: Command): void {
           uiDir: o.ui,
           eventLog: o.eventLog,
           eventLogBytes: o.eventLogSize,
+          events: o.events,
           syslog: o.syslog,
           webhook: o.webhook,
         });

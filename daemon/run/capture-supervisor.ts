@@ -69,7 +69,7 @@ export class CaptureSupervisor {
   constructor(
     readonly iface: string,
     private readonly sink: PacketSink,
-    private readonly opts: LiveOptions,
+    private readonly opts: LiveOptions & { userFilter?: boolean },
     private readonly log: (msg: string) => void,
   ) {}
 
@@ -82,8 +82,10 @@ export class CaptureSupervisor {
 
   private openNow(): void {
     const idx = ifindex(this.iface);
+    const { userFilter: _u, ...live } = this.opts;
+    void _u;
     this.capture = new LiveCapture(this.iface, this.sink, {
-      ...this.opts,
+      ...live,
       onError: (m) => {
         this.lastError = m;
         this.log(`capture on ${this.iface}: ${m}; reopening when the interface is back`);
@@ -143,7 +145,9 @@ export class CaptureSupervisor {
 
   /** The kernel saw traffic on the interface for a while and the capture none of it. */
   private stalled(): boolean {
-    if (this.opts.filter) return false; // a filter may rightly pass nothing
+    // (The control filter passes every non-TCP packet and every SYN, FIN, PSH: with traffic on
+    // the interface, a silent capture is a stalled one.)
+    if (this.opts.userFilter) return false; // the user's filter may rightly pass nothing
     const kernel = kernelPackets(this.iface);
     if (kernel === null) return false;
     let received: number;

@@ -3,6 +3,7 @@
  * store and pushed to dashboards. This module wires the stages together; each does its own job
  * (capture-supervisor, engine, verdicts, store, server).
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,7 @@ import { recordFlow } from '../store/traffic.js';
 import type { Alert, Mute } from '../verdicts/alert.js';
 import { trustedSet } from '../verdicts/countries.js';
 import { type Severity, severityRank, SEVERITIES } from '../verdicts/rules.js';
+import { captureFilter, type CaptureMode } from '../capture/control-filter.js';
 import { CaptureSupervisor, type CaptureStatus } from './capture-supervisor.js';
 import { EventLog, SyslogSender, Webhook } from './exports.js';
 import { defaultInterface, defaultListenAddress } from './interfaces.js';
@@ -35,7 +37,11 @@ export interface RunOptions {
   /** Replay pace: 1 as recorded, 0 as fast as possible. */
   speed: number;
   filter: string;
+  /** `control` (default): the kernel keeps bulk TCP segments out (control-filter.ts); `all`. */
+  capture?: CaptureMode;
   stateDir: string;
+  /** Kernel ring buffer for the capture, bytes. */
+  bufferSize?: number;
   listen?: string;
   port: number;
   config?: string;
@@ -47,6 +53,8 @@ export interface RunOptions {
   uiDir?: string | null;
   eventLog?: string | null;
   eventLogBytes?: number;
+  /** Every protocol event as a JSON line (docs/events.md), as `vigie analyze --events`. */
+  events?: string | null;
   syslog?: string | null;
   webhook?: string | null;
   log?: (msg: string) => void;
@@ -73,7 +81,8 @@ export interface AlertView extends Alert {
 }
 
 const PERSONAL: ReadonlySet<string> = new Set(['phone', 'computer']);
-const RECENT_FLOWS = 100;
+/** Ended flows kept per device for the API, as JSON text (a third of the objects' memory). */
+const RECENT_FLOWS = 50;
 const ONLINE_SECONDS = 300;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -96,10 +105,11 @@ export class Daemon {
   private fileOverrides: EngineConfig['deviceOverrides'];
   private fileMutes: Mute[];
   private readonly signatures = new Map<Device, string>();
-  private readonly recent = new Map<string, FlowRecord[]>();
+  private readonly recent = new Map<string, string[]>();
   private readonly eventLog: EventLog | null;
   private readonly syslog: SyslogSender | null;
   private readonly webhook: Webhook | null;
+  private readonly events: fs.WriteStream | null;
   private clock: NodeJS.Timeout | null = null;
   private lastStats = { packets: 0, bytes: 0, at: Date.now() };
   private stopping = false;
@@ -108,6 +118,8 @@ export class Daemon {
   private constructor(readonly opts: RunOptions) {
     this.log = opts.log ?? ((m) => process.stderr.write(`vigie: ${m}\n`));
     this.config = loadConfig(opts.config, undefined, opts.rules, { homeCountry: opts.homeCountry });
+    // Live with the control filter, TCP volumes come from sequence numbers.
+    this.config.sequenceVolumes = !opts.read && (opts.capture ?? 'control') === 'control';
     if (!this.config.verdicts) throw new Error('no verdict configuration');
     this.fileOverrides = this.config.deviceOverrides;
     this.fileMutes = this.config.verdicts.mutes;
@@ -120,9 +132,12 @@ export class Daemon {
     this.auth = new Auth(authPath(opts.stateDir), opts.env ?? process.env);
     for (const n of this.auth.notes) this.log(n);
     this.applySettings();
+    this.events = opts.events ? fs.createWriteStream(opts.events, { flags: 'a', mode: 0o600 }) : null;
+    const events = this.events;
     this.engine = new Engine(this.config, {
       alert: (a, isNew) => this.alerted(a, isNew),
       flowEnded: (r) => this.flowEnded(r),
+      events: events ? (ev) => events.write(JSON.stringify(ev) + '\n') : undefined,
     });
     this.engine.verdicts!.restore(this.store.data.alerts);
     this.eventLog = opts.eventLog ? new EventLog(opts.eventLog, opts.eventLogBytes) : null;
@@ -153,7 +168,7 @@ export class Daemon {
     if (!opts.read) {
       iface = opts.interface ?? defaultInterface();
       if (!iface) throw new InputError('--interface', 'no LAN bridge (br-lan) and no default route: say which interface to watch');
-      this.capture = new CaptureSupervisor(iface, this.engine, { filter: opts.filter }, this.log);
+      this.capture = new CaptureSupervisor(iface, this.engine, { filter: captureFilter(opts.capture ?? 'control', opts.filter), bufferSize: opts.bufferSize, userFilter: opts.filter !== '' }, this.log);
       this.capture.start();
     }
     const host = opts.listen ?? defaultListenAddress(iface);
@@ -305,12 +320,12 @@ export class Daemon {
     }
     let list = this.recent.get(r.device);
     if (!list) this.recent.set(r.device, (list = []));
-    list.push(r);
+    list.push(JSON.stringify(r));
     if (list.length > RECENT_FLOWS) list.shift();
   }
 
   recentFlows(mac: string): FlowRecord[] {
-    return this.recent.get(mac) ?? [];
+    return (this.recent.get(mac) ?? []).map((t) => JSON.parse(t) as FlowRecord);
   }
 
   private categoryOf(d: Device): string {
@@ -507,6 +522,7 @@ export class Daemon {
       this.log(`final store write failed: ${(e as Error).message}`);
     }
     this.syslog?.close();
+    if (this.events) await new Promise<void>((r) => this.events!.end(r));
     await this.server?.close();
   }
 }
