@@ -26,6 +26,7 @@ const LAPTOP = 'ec:a8:6b:20:30:40';
 const CAM_PASSWORD = 'Sup3rSecretCamPass';
 const ADMIN_PASSWORD = 'correct-horse-battery-staple';
 const BASE = 'http://192.168.50.1:8090/';
+const runs = () => Number(process.env.LATENCY_RUNS ?? 5);
 const ROOT = path.resolve(__dirname, '../..');
 
 interface Line {
@@ -128,7 +129,8 @@ describe.skipIf(!ready)('vigie run on a router: live alerts, authentication, a s
   afterAll(async () => {
     if (latencies.length > 0) {
       const s = [...latencies].sort((a, b) => a - b);
-      process.stdout.write(`alert latency over ${s.length} publishes: p50 ${s[Math.floor(s.length / 2)]} ms, max ${s[s.length - 1]} ms\n`);
+      const q = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)];
+      process.stdout.write(`alert latency over ${s.length} publishes: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${s[s.length - 1]} ms\n`);
     }
     live?.child.kill();
     if (daemon) await stopDaemon('SIGKILL').catch(() => {});
@@ -154,7 +156,9 @@ describe.skipIf(!ready)('vigie run on a router: live alerts, authentication, a s
   it('pushes the alert for a camera publishing cleartext MQTT abroad within one second, every time', async () => {
     const lines = live!.lines;
     expect(lines.some((l) => l.msg?.type === 'hello')).toBe(true);
-    for (let i = 1; i <= 5; i++) {
+    // bench:live sets LATENCY_RUNS to measure p50/p99 over many publishes.
+    const n = runs();
+    for (let i = 1; i <= n; i++) {
       const t0 = Date.now();
       publish(i);
       const l = await awaitAlert(lines, t0, i);
@@ -163,11 +167,11 @@ describe.skipIf(!ready)('vigie run on a router: live alerts, authentication, a s
       expect(a.severity).toBe('critical');
       expect(a.destination).toMatchObject({ country: 'CN', hostname: 'mqtt.cloudedge360.com' });
       expect(a.evidence.mqtt).toMatchObject({ username: 'camuser', passwordPresent: true });
-      await sleep(300);
+      await sleep(n > 5 ? 100 : 300);
     }
     for (const ms of latencies) expect(ms).toBeLessThan(1000);
     expect(JSON.stringify(lines)).not.toContain(CAM_PASSWORD);
-  }, 60_000);
+  }, 300_000);
 
   it('keeps capturing when the bridge goes down and up, and reopens it when it is rebuilt', async () => {
     const lines = live!.lines;
@@ -176,8 +180,8 @@ describe.skipIf(!ready)('vigie run on a router: live alerts, authentication, a s
     lab.sh(lab.router, 'ip link set br-lan up');
     await sleep(1500);
     let t0 = Date.now();
-    publish(6);
-    await awaitAlert(lines, t0, 6);
+    publish(runs() + 1);
+    await awaitAlert(lines, t0, runs() + 1);
     // A rebuilt bridge has a new ifindex: the old capture sees nothing any more.
     lab.sh(lab.router, 'ip link del br-lan && ip link add br-lan type bridge && ip addr add 192.168.50.1/24 dev br-lan && ip link set p-cam master br-lan && ip link set p-laptop master br-lan && ip link set br-lan up');
     await until(() => /capture on br-lan: reopened/.test(daemonLog), 10_000, 'capture reopened');
@@ -186,8 +190,8 @@ describe.skipIf(!ready)('vigie run on a router: live alerts, authentication, a s
     live!.child.kill();
     live = await startClient({ VIGIE_PASSWORD: ADMIN_PASSWORD, SINCE: String(last) });
     t0 = Date.now();
-    publish(7);
-    const l = await awaitAlert(live.lines, t0, 7);
+    publish(runs() + 2);
+    const l = await awaitAlert(live.lines, t0, runs() + 2);
     expect(l.recv - t0).toBeLessThan(1000);
     lab.sh(laptop.ns, `curl -s -m 5 -c ${lab.dir}/jar -H 'Content-Type: application/json' -d '{"password":"${ADMIN_PASSWORD}"}' ${BASE}api/session`);
     const st = JSON.parse(curl(`-b ${lab.dir}/jar ${BASE}api/status`)) as { capture: { open: boolean; reopened: number } };
@@ -197,10 +201,10 @@ describe.skipIf(!ready)('vigie run on a router: live alerts, authentication, a s
 
   it('keeps labels, alerts and counts across a restart; SIGTERM writes the store', async () => {
     const jar = `${lab.dir}/jar`;
-    const patched = JSON.parse(curl(`-b ${jar} -X PATCH -H 'Content-Type: application/json' -H 'Origin: http://192.168.50.1:8090' -d '{"label":"Porch camera"}' ${BASE}api/devices/${CAMERA}`)) as { label: string; record: { vendor: string } };
-    expect(patched).toMatchObject({ label: 'Porch camera', record: { vendor: 'Dahua' } });
+    const patched = JSON.parse(curl(`-b ${jar} -X PATCH -H 'Content-Type: application/json' -H 'Origin: http://192.168.50.1:8090' -d '{"label":"Porch camera","category":"doorbell"}' ${BASE}api/devices/${CAMERA}`)) as { label: string; record: { vendor: string } };
+    expect(patched).toMatchObject({ label: 'Porch camera', category: 'doorbell', record: { vendor: 'Dahua', categorySource: 'user' } });
     const before = JSON.parse(curl(`-b ${jar} ${BASE}api/alerts`)) as { id: string; count: number }[];
-    const alert = before.find((a) => a.count >= 7)!;
+    const alert = before.find((a) => a.count >= runs() + 2)!;
     expect(alert).toBeDefined();
     // An hour-long commit interval: nothing of this is on disk yet.
     const onDisk = JSON.parse(fs.readFileSync(path.join(stateDir, 'store.json'), 'utf8')) as { alerts: unknown[] };
@@ -208,22 +212,22 @@ describe.skipIf(!ready)('vigie run on a router: live alerts, authentication, a s
     expect(await stopDaemon('SIGTERM')).toBe(0);
     const saved = fs.readFileSync(path.join(stateDir, 'store.json'), 'utf8');
     expect(saved).not.toContain(CAM_PASSWORD);
-    const doc = JSON.parse(saved) as { alerts: { id: string; count: number }[]; devices: Record<string, { label?: string }> };
+    const doc = JSON.parse(saved) as { alerts: { id: string; count: number }[]; devices: Record<string, { label?: string; category?: string }> };
     expect(doc.alerts.find((a) => a.id === alert.id)?.count).toBe(alert.count);
-    expect(doc.devices[CAMERA].label).toBe('Porch camera');
+    expect(doc.devices[CAMERA]).toMatchObject({ label: 'Porch camera', category: 'doorbell' });
 
     await startDaemon();
     expect(daemonLog).not.toMatch(/WARNING/);
     lab.sh(laptop.ns, `curl -s -m 5 -c ${jar} -H 'Content-Type: application/json' -d '{"password":"${ADMIN_PASSWORD}"}' ${BASE}api/session`);
-    const dev = JSON.parse(curl(`-b ${jar} ${BASE}api/devices/${CAMERA}`)) as { label: string };
-    expect(dev.label).toBe('Porch camera');
+    const dev = JSON.parse(curl(`-b ${jar} ${BASE}api/devices/${CAMERA}`)) as { label: string; category: string };
+    expect(dev).toMatchObject({ label: 'Porch camera', category: 'doorbell' });
     const c = await startClient();
     const t0 = Date.now();
-    publish(8);
+    publish(runs() + 3);
     const l = await awaitAlert(c.lines, t0, alert.count + 1);
     expect(l.msg!.alert!.id).toBe(alert.id);
     expect(l.msg!.alert!.count).toBe(alert.count + 1);
-    expect((l.msg!.alert as unknown as { device: { label: string } }).device.label).toBe('Porch camera');
+    expect((l.msg!.alert as unknown as { device: { label: string; category: string } }).device).toMatchObject({ label: 'Porch camera', category: 'doorbell' });
     c.child.kill();
   }, 60_000);
 });

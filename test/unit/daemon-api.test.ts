@@ -239,3 +239,45 @@ describe('daemon API', () => {
     expect(vigie(['passwd', '--state-dir', dir], 'short\n').stderr).toMatch(/too short/);
   });
 });
+
+describe('daemon reload (SIGHUP, uci commit)', () => {
+  it('refuses a broken rule file and keeps the rules in force; takes a fixed one', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigie-reload-'));
+    const rules = path.join(dir, 'rules');
+    fs.mkdirSync(path.join(rules, 'alerts'), { recursive: true });
+    const good = [
+      'alerts:',
+      '  - id: lab-any-mqtt',
+      '    title: Any MQTT at all (lab rule)',
+      '    when: { app: mqtt }',
+      '    severity: low',
+      '    remediation: ["Nothing to do, a lab rule."]',
+      '    source: this test',
+      '',
+    ].join('\n');
+    fs.writeFileSync(path.join(rules, 'alerts', 'lab.yaml'), good);
+    const logs: string[] = [];
+    const d = await Daemon.start({ read: casePath('peafowl/mqtt-1'), speed: 0, filter: '', stateDir: path.join(dir, 'state'), listen: '127.0.0.1', port: 0, rules: [rules], commitInterval: 3600, uiDir: null, env: { VIGIE_ADMIN_PASSWORD: PASSWORD }, log: (m) => logs.push(m) });
+    try {
+      await d.replayPromise;
+      expect(d.alerts().map((a) => a.rule)).toContain('lab-any-mqtt');
+      const before = d.config.verdicts!.rules.map((r) => r.id);
+      // A typo: severity "urgent" is not a severity.
+      fs.writeFileSync(path.join(rules, 'alerts', 'lab.yaml'), good.replace('severity: low', 'severity: urgent'));
+      expect(d.reload()).toBe(false);
+      expect(d.rulesError).toMatch(/lab\.yaml:5: alerts\.0\.severity: must be equal to one of the allowed values/);
+      expect(logs.join('\n')).toMatch(/reload refused, the rules and settings in force stay/);
+      expect(d.config.verdicts!.rules.map((r) => r.id)).toEqual(before);
+      expect(d.stats().rulesError).toBe(d.rulesError);
+      // Fixed: taken, error cleared; a rule removed no longer judges (its alerts stay as history).
+      fs.writeFileSync(path.join(rules, 'alerts', 'lab.yaml'), 'alerts: []\n');
+      expect(d.reload()).toBe(true);
+      expect(d.rulesError).toBeNull();
+      expect(d.config.verdicts!.rules.map((r) => r.id)).not.toContain('lab-any-mqtt');
+      expect(d.alerts().map((a) => a.rule)).toContain('lab-any-mqtt');
+    } finally {
+      await d.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
