@@ -59,6 +59,10 @@ interface RunFlags {
   events?: string;
   syslog?: string;
   webhook?: string;
+  haMqtt?: string;
+  haCa?: string;
+  haPrefix: string;
+  haPasswordFile?: string;
   ui?: string;
 }
 
@@ -93,6 +97,9 @@ export function runCommand(program: Command): void {
     .option('--events <file>', 'append every protocol event as a JSON line (docs/events.md), as analyze --events does')
     .option('--syslog <host[:port]>', 'send alerts to a remote syslog collector (RFC 5424 over UDP)')
     .option('--webhook <url>', 'POST each new alert as JSON to this URL')
+    .option('--ha-mqtt <url>', 'Home Assistant MQTT discovery: mqtts://user@broker:8883 (password in VIGIE_HA_PASSWORD)')
+    .option('--ha-ca <file>', 'CA certificate (PEM) of that broker, if self-signed')
+    .option('--ha-prefix <prefix>', 'Home Assistant discovery prefix', 'homeassistant')
     .option('--ui <dir>', 'the built dashboard to serve (default: ui/dist of the package)')
     .action(async (o: RunFlags, cmd: Command) => {
       // The config file's `run:` settings (or UCI options) apply where no flag was given.
@@ -105,6 +112,26 @@ export function runCommand(program: Command): void {
       if (o.interface && o.read) throw new InputError('--read', 'cannot be combined with --interface: replay a file or watch an interface');
       if (!!o.tlsCert !== !!o.tlsKey) throw new InputError('--tls-cert', 'give both --tls-cert and --tls-key');
       if (o.read && !fs.existsSync(o.read)) throw new InputError(o.read, 'no such file');
+      let homeAssistant = null;
+      if (o.haMqtt) {
+        let url: URL;
+        try {
+          url = new URL(o.haMqtt);
+        } catch {
+          throw new InputError('--ha-mqtt', `"${o.haMqtt}" is not a URL (mqtts://user@host:8883)`);
+        }
+        // A password on the command line is visible to every user of the machine (ps).
+        if (url.password) throw new InputError('--ha-mqtt', 'put the password in VIGIE_HA_PASSWORD (or haPasswordFile in the config), not in the URL');
+        const readFile = (f: string, what: string) => {
+          try {
+            return fs.readFileSync(f, 'utf8');
+          } catch (e) {
+            throw new InputError(f, `${what}: ${(e as Error).message}`);
+          }
+        };
+        const password = process.env.VIGIE_HA_PASSWORD ?? (o.haPasswordFile ? readFile(o.haPasswordFile, 'Home Assistant password').replace(/\r?\n$/, '') : undefined);
+        homeAssistant = { url: o.haMqtt, username: url.username ? decodeURIComponent(url.username) : undefined, password, ca: o.haCa ? readFile(o.haCa, 'CA certificate') : undefined, prefix: o.haPrefix };
+      }
       let daemon: Daemon;
       try {
         daemon = await Daemon.start({
@@ -128,6 +155,7 @@ export function runCommand(program: Command): void {
           events: o.events,
           syslog: o.syslog,
           webhook: o.webhook,
+          homeAssistant,
         });
       } catch (e) {
         const err = e as NodeJS.ErrnoException;

@@ -38,6 +38,10 @@ export interface RunSettings {
   webhook?: string;
   tlsCert?: string;
   tlsKey?: string;
+  haMqtt?: string;
+  haCa?: string;
+  haPrefix?: string;
+  haPasswordFile?: string;
 }
 
 const SCHEMA = '../config/config.schema.json';

@@ -28,6 +28,7 @@ import { type Severity, severityRank, SEVERITIES } from '../verdicts/rules.js';
 import { captureFilter, type CaptureMode } from '../capture/control-filter.js';
 import { CaptureSupervisor, type CaptureStatus } from './capture-supervisor.js';
 import { EventLog, SyslogSender, Webhook } from './exports.js';
+import { HomeAssistant, type HomeAssistantOptions } from './home-assistant.js';
 import { defaultInterface, defaultListenAddress } from './interfaces.js';
 import { replay } from './replay.js';
 
@@ -57,6 +58,8 @@ export interface RunOptions {
   events?: string | null;
   syslog?: string | null;
   webhook?: string | null;
+  /** Home Assistant MQTT discovery. */
+  homeAssistant?: HomeAssistantOptions | null;
   log?: (msg: string) => void;
   env?: NodeJS.ProcessEnv;
 }
@@ -109,6 +112,7 @@ export class Daemon {
   private readonly eventLog: EventLog | null;
   private readonly syslog: SyslogSender | null;
   private readonly webhook: Webhook | null;
+  readonly homeAssistant: HomeAssistant | null;
   private readonly events: fs.WriteStream | null;
   private clock: NodeJS.Timeout | null = null;
   private lastStats = { packets: 0, bytes: 0, at: Date.now() };
@@ -148,6 +152,11 @@ export class Daemon {
     } else this.syslog = null;
     if (opts.webhook && !/^https?:\/\//.test(opts.webhook)) throw new InputError('--webhook', 'must be an http:// or https:// URL');
     this.webhook = opts.webhook ? new Webhook(opts.webhook) : null;
+    try {
+      this.homeAssistant = opts.homeAssistant ? new HomeAssistant(opts.homeAssistant, this.log) : null;
+    } catch (e) {
+      throw new InputError('--ha-mqtt', (e as Error).message);
+    }
     this.metrics = new Metrics(this);
   }
 
@@ -192,6 +201,7 @@ export class Daemon {
       this.log('change it with `vigie passwd`, or set VIGIE_ADMIN_PASSWORD before the first start');
       this.auth.generated = null;
     }
+    this.homeAssistant?.start();
     this.clock = setInterval(() => this.second(), 1000);
     this.clock.unref();
     if (opts.read) {
@@ -465,6 +475,30 @@ export class Daemon {
     // Mutes with an end, and retention, once a minute.
     if (Math.floor(now) % 60 === 0) this.housekeeping(now);
     this.hub.broadcast({ type: 'stats', ...this.stats() });
+    if (this.homeAssistant) this.homeAssistant.update(this.haState());
+  }
+
+  /** What Home Assistant shows: open alerts, the worst, devices, the last alert. */
+  haState(): import('./home-assistant.js').HaState {
+    const bySeverity: Record<string, number> = Object.fromEntries(SEVERITIES.map((s) => [s, 0]));
+    let open = 0;
+    let highest = 'none';
+    let last: Alert | null = null;
+    for (const a of this.store.data.alerts) {
+      if (a.muted || this.store.data.acks[a.id]) continue;
+      open++;
+      bySeverity[a.severity]++;
+      if (highest === 'none' || severityRank(a.severity) > severityRank(highest as Severity)) highest = a.severity;
+      if (!last || a.lastSeen > last.lastSeen) last = a;
+    }
+    return {
+      openAlerts: open,
+      bySeverity,
+      highest,
+      critical: bySeverity.critical > 0,
+      devices: Math.max(this.engine.devices.size, Object.keys(this.store.data.devices).length),
+      lastAlert: last ? { title: last.title, severity: last.severity, device: last.device.label ?? last.device.hostname ?? last.device.mac ?? last.device.id, destination: last.destination ? (last.destination.hostname ?? last.destination.ip) : null, country: last.destination?.country ?? null, time: last.lastSeen } : null,
+    };
   }
 
   housekeeping(now = Date.now() / 1000): void {
@@ -522,6 +556,7 @@ export class Daemon {
       this.log(`final store write failed: ${(e as Error).message}`);
     }
     this.syslog?.close();
+    await this.homeAssistant?.stop();
     if (this.events) await new Promise<void>((r) => this.events!.end(r));
     await this.server?.close();
   }
