@@ -23,15 +23,21 @@ export interface DeviceIdentity {
 }
 
 const EMPTY = new DeviceFacts();
-const cache = new WeakMap<Device, { version: number; rules: DeviceRule[]; c: Classification }>();
+const cache = new WeakMap<Device, { version: number; rules: DeviceRule[]; c: Classification; ts: number }>();
 
-export function classification(d: Device, rules: DeviceRule[]): Classification {
+/**
+ * The device's category and the evidence for it, cached until its facts change. `now` (capture
+ * time, seconds) lets a hot path accept a result up to a second old while facts keep arriving:
+ * judging every protocol message must not reclassify the device each time. Whoever needs the
+ * latest (reports, the verdicts' refresh) leaves it out.
+ */
+export function classification(d: Device, rules: DeviceRule[], now?: number): Classification {
   const facts = d.facts ?? EMPTY;
   const hit = cache.get(d);
-  if (hit && hit.version === facts.version && hit.rules === rules && d.facts !== null) return hit.c;
+  if (hit && hit.rules === rules && d.facts !== null && (hit.version === facts.version || (now !== undefined && now >= hit.ts && now - hit.ts < 1))) return hit.c;
   const mac = DeviceTable.macText(d);
   const c = classify(rules, { mac, ouiVendor: mac ? ouiVendor(mac) : null, randomized: mac ? isRandomized(mac) : false }, facts);
-  if (d.facts) cache.set(d, { version: facts.version, rules, c });
+  if (d.facts) cache.set(d, { version: facts.version, rules, c, ts: now ?? hit?.ts ?? -Infinity });
   return c;
 }
 
@@ -42,9 +48,9 @@ export function ownName(f: DeviceFacts | null): string | null {
   return (names.find(([, s]) => s === 'dhcp') ?? names.find(([, s]) => s === 'dhcp-fqdn') ?? names[0])?.[0] ?? null;
 }
 
-export function identify(d: Device, rules: DeviceRule[], overrides: Record<string, DeviceOverride>): DeviceIdentity {
+export function identify(d: Device, rules: DeviceRule[], overrides: Record<string, DeviceOverride>, now?: number): DeviceIdentity {
   const mac = DeviceTable.macText(d);
-  const c = classification(d, rules);
+  const c = classification(d, rules, now);
   const o = mac ? overrides[mac] : undefined;
   // The address a person recognises: IPv4 first, then global IPv6, link-local last.
   let ip: string | null = null;

@@ -27,6 +27,12 @@ interface FlowProto {
   none: boolean;
 }
 
+/**
+ * The one state every flow that no parser wants shares: its own objects are dropped, so that a
+ * table of 100,000 unrecognised flows holds no per-flow state here.
+ */
+const NONE: FlowProto = Object.freeze({ ctx: null as unknown as Ctx, stream: null, datagram: null, looked: [0, 0] as [number, number], none: true }) as FlowProto;
+
 class Ctx implements FlowContext {
   private cid: string | null = null;
   constructor(
@@ -133,8 +139,8 @@ export class ProtocolStage implements StreamConsumer {
       if (!s.stream) {
         s.looked[dir] += len;
         if (s.looked[dir] >= DETECT_BYTES || s.looked[dir ^ 1] >= DETECT_BYTES || (s.looked[0] > 0 && s.looked[1] > 0)) {
-          s.none = true;
           s.ctx.stop();
+          this.flows.set(slot, NONE);
         }
         return;
       }
@@ -156,7 +162,7 @@ export class ProtocolStage implements StreamConsumer {
       s.datagram = detectDatagram(s.ctx, dir, buf, off, len);
       if (!s.datagram) {
         // Datagram protocols show themselves in their first packets or not at all.
-        if (++s.looked[dir] >= 4) s.none = true;
+        if (++s.looked[dir] >= 4) this.flows.set(slot, NONE);
         return;
       }
     }

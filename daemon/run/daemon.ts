@@ -539,7 +539,7 @@ export class Daemon {
       replay: this.opts.read ? { file: path.basename(this.opts.read), done: this.replayDone } : null,
       store: { writes: this.store.writes, errors: this.store.writeErrors, lastWrite: this.store.lastWrite, pending: this.store.pending },
       rulesError: this.rulesError,
-      rss: process.memoryUsage().rss,
+      memory: (({ rss, heapTotal, heapUsed, external, arrayBuffers }) => ({ rss, heapTotal, heapUsed, external, arrayBuffers }))(process.memoryUsage()),
       load: os.loadavg()[0],
     };
   }

@@ -137,8 +137,8 @@ export class Verdicts {
     this.book.delete(id);
   }
 
-  private identity(d: Device): DeviceIdentity {
-    return identify(d, this.devices.deviceRules, this.devices.deviceOverrides);
+  private identity(d: Device, now?: number): DeviceIdentity {
+    return identify(d, this.devices.deviceRules, this.devices.deviceOverrides, now);
   }
 
   /** Judges a flow of a LAN device, running (`live`) or ended. */
@@ -147,7 +147,8 @@ export class Verdicts {
     if (!record.internet && record.app === null) return;
     this.evaluations++;
     const lan = record.deviceSide === 'resp' ? record.resp.ip : record.orig.ip;
-    const device = { ...this.identity(d), ip: lan };
+    // A category at most a second old: refresh() brings alerts up to date every ten seconds.
+    const device = { ...this.identity(d, ts), ip: lan };
     const remote = remoteOf(record);
     const geo = this.config.geo.lookup(remote.ip);
     const cloud = (record.hostname ? cloudOf(this.config.platforms, record.hostname) : undefined) ?? (record.app ? cloudOfProtocol(this.config.platforms, record.app) : undefined) ?? null;

@@ -61,7 +61,7 @@ class Heap {
   }
 }
 
-class PcapWriter {
+export class PcapWriter {
   constructor(path) {
     this.fd = fs.openSync(path, 'w');
     this.buf = Buffer.alloc(8 << 20);
@@ -108,7 +108,7 @@ function checksum(buf, off, len) {
 }
 
 /** Writes Ethernet + IPv4 + TCP/UDP headers and payload. */
-function writeIp(w, t, srcMac, dstMac, src, dst, proto, sport, dport, payload, tcp) {
+export function writeIp(w, t, srcMac, dstMac, src, dst, proto, sport, dport, payload, tcp) {
   const l4 = proto === 6 ? 20 : 8;
   const plen = payload ? payload.length : tcp?.fill ?? 0;
   const len = 14 + 20 + l4 + plen;

@@ -70,34 +70,39 @@ async function recordBulk(file, mb) {
   if (dropped && Number(dropped[1]) > 0) throw new Error(`tcpdump dropped ${dropped[1]} packets while recording the bulk traffic`);
 }
 
-/** Builds (once) the merged capture and returns its path and packet count. */
-export async function liveCapture(outDir, { devices = 200, tlsFlows = 1500, bulkMB = 400 } = {}) {
-  const file = path.join(outDir, 'live.pcap');
-  const metaPath = path.join(outDir, 'live.meta.json');
-  const want = { version: 1, devices, tlsFlows, bulkMB };
+/**
+ * Builds (once) a merged capture `live-<name>.pcap` and returns its metadata. The bulk part is
+ * recorded once and shared by every profile.
+ */
+export async function liveCapture(outDir, { name = 'home', devices = 200, tlsFlows = 150, bulkMB = 400 } = {}) {
+  const file = path.join(outDir, `live-${name}.pcap`);
+  const metaPath = path.join(outDir, `live-${name}.meta.json`);
+  const want = { version: 2, devices, tlsFlows, bulkMB };
   if (fs.existsSync(file) && fs.existsSync(metaPath)) {
     const m = JSON.parse(fs.readFileSync(metaPath, 'utf8'));
-    if (JSON.stringify(m.want) === JSON.stringify(want)) return m;
+    if (JSON.stringify(m.want) === JSON.stringify(want)) return { ...m, file };
   }
-  process.stderr.write('recording real bulk TCP in namespaces...\n');
-  const bulk = path.join(outDir, 'live-bulk.pcap');
-  await recordBulk(bulk, bulkMB);
+  const bulk = path.join(outDir, `live-bulk-${bulkMB}.pcap`);
+  if (!fs.existsSync(bulk)) {
+    process.stderr.write('recording real bulk TCP in namespaces...\n');
+    await recordBulk(bulk + '.tmp', bulkMB);
+    fs.renameSync(bulk + '.tmp', bulk);
+  }
   process.stderr.write('generating the control traffic...\n');
-  const control = path.join(outDir, 'live-control.pcap');
+  const control = path.join(outDir, `live-${name}-control.pcap`);
   // As long as the bulk recording, so that control messages arrive in the middle of it.
   const firstBulk = Number(sh(`tshark -r ${bulk} -c 1 -T fields -e frame.time_epoch`).trim());
   const lastBulk = Number(sh(`capinfos -a -e -T -r -S ${bulk} | tail -1`).trim().split('\t').pop());
   const span = Math.max(2, Math.ceil(lastBulk - firstBulk));
   const gen = generate(control, { devices, tlsFlows, bulkPackets: 0, duration: span });
   // Shift the bulk to start with the control traffic (the generator starts at t0 = 1790000000).
-  const shifted = path.join(outDir, 'live-bulk-shifted.pcap');
+  const shifted = path.join(outDir, `live-${name}-bulk-shifted.pcap`);
   sh(`editcap -t ${(1_790_000_000 - firstBulk).toFixed(6)} ${bulk} ${shifted}`);
   sh(`mergecap -F pcap -w ${file} ${control} ${shifted}`);
-  fs.rmSync(bulk);
   fs.rmSync(shifted);
   fs.rmSync(control);
   const packets = Number(sh(`capinfos -c -M -T -r ${file} | tail -1`).trim().split('\t').pop());
   const meta = { want, packets, controlPackets: gen.packets, bytes: fs.statSync(file).size };
   fs.writeFileSync(metaPath, JSON.stringify(meta));
-  return meta;
+  return { ...meta, file };
 }

@@ -281,3 +281,37 @@ describe('daemon reload (SIGHUP, uci commit)', () => {
     }
   });
 });
+
+describe('daemon over HTTPS (--tls-cert, --tls-key)', () => {
+  it('serves the API over TLS with Secure cookies and HSTS', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const https = await import('node:https');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigie-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=router.test', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+    const ca = fs.readFileSync(path.join(dir, 'cert.pem'));
+    const d = await Daemon.start({ read: casePath('peafowl/mqtt-1'), speed: 0, filter: '', stateDir: path.join(dir, 'state'), listen: '127.0.0.1', port: 0, rules: [], commitInterval: 3600, uiDir: null, tls: { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') }, env: { VIGIE_ADMIN_PASSWORD: PASSWORD }, log: () => {} });
+    const request = (p: string, method = 'GET', body?: string, cookie?: string) =>
+      new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
+        const req = https.request(new URL(p, d.url), { method, ca, headers: { ...(body ? { 'Content-Type': 'application/json' } : {}), ...(cookie ? { Cookie: cookie } : {}) } }, (res) => {
+          let b = '';
+          res.on('data', (c) => (b += c));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: b }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    try {
+      expect(d.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
+      expect((await request('/api/alerts')).status).toBe(401);
+      const login = await request('/api/session', 'POST', JSON.stringify({ password: PASSWORD }));
+      expect(login.status).toBe(200);
+      const cookie = (login.headers['set-cookie'] as string[])[0];
+      expect(cookie).toMatch(/; HttpOnly; SameSite=Strict; Path=\/; Secure$/);
+      expect(login.headers['strict-transport-security']).toBe('max-age=31536000');
+      expect((await request('/api/alerts', 'GET', undefined, cookie.split(';')[0])).status).toBe(200);
+    } finally {
+      await d.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
