@@ -13,6 +13,7 @@
 import net from 'node:net';
 import os from 'node:os';
 import tls from 'node:tls';
+import { encodeLength } from '../protocols/mqtt/parser.js';
 
 export interface HomeAssistantOptions {
   /** mqtts://[user@]host[:8883], or mqtt:// to a loopback broker. */
@@ -41,20 +42,8 @@ function utf8(s: string): Buffer {
   return Buffer.concat([len, b]);
 }
 
-/** The variable-length remaining length of a fixed header (§2.2.3). */
-function remaining(n: number): Buffer {
-  const out: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    out.push(byte);
-  } while (n > 0);
-  return Buffer.from(out);
-}
-
 function packet(first: number, body: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([first]), remaining(body.length), body]);
+  return Buffer.concat([Buffer.from([first, ...encodeLength(body.length)]), body]);
 }
 
 export function connectPacket(clientId: string, opts: { username?: string; password?: string; will: { topic: string; payload: string }; keepAlive: number }): Buffer {

@@ -400,3 +400,15 @@ export function looksLikeConnect(buf: Buffer, off: number, end: number): boolean
   const name = buf.toString('latin1', p + 2, p + 2 + n);
   return (n === 4 && name === 'MQTT') || (n === 6 && name === 'MQIsdp');
 }
+
+/** The variable-length Remaining Length of a fixed header (MQTT 3.1.1 §2.2.3, 5.0 §1.5.5). */
+export function encodeLength(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let d = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) d |= 128;
+    out.push(d);
+  } while (n > 0);
+  return out;
+}

@@ -5,7 +5,7 @@
  * unintroduced_message, invalid_qos_level, unassigned_msg_type, malformed.
  */
 import { type FlowContext, PendingBytes, type StreamParser } from '../parser-types.js';
-import { fixedHeader, MAX_REMAINING, type MqttMessage, parseMqtt } from './parser.js';
+import { encodeLength, fixedHeader, MAX_REMAINING, type MqttMessage, parseMqtt } from './parser.js';
 
 /** A packet larger than this is not buffered whole: its headers are read and the rest skipped. */
 const MAX_BUFFERED = 64 * 1024;
@@ -235,16 +235,6 @@ export class MqttSession implements StreamParser {
   }
 }
 
-function encodeLength(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let d = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) d |= 128;
-    out.push(d);
-  } while (n > 0);
-  return out;
-}
 
 /** The message as an event: every field we parsed, nothing we did not (no payload, no password). */
 function eventFields(m: MqttMessage): Record<string, unknown> {
