@@ -14,7 +14,8 @@ import { InputError } from '../capture/errors.js';
 import { loadConfig } from '../config/load.js';
 import { type Device, DeviceTable } from '../devices/device-table.js';
 import type { Category } from '../devices/rules.js';
-import type { FlowRecord } from '../report/types.js';
+import type { DeviceRecord, FlowRecord } from '../report/types.js';
+import { identify } from '../devices/identity.js';
 import { Auth, authPath } from '../server/auth.js';
 import { ApiServer } from '../server/http.js';
 import { LiveHub } from '../server/live.js';
@@ -74,7 +75,7 @@ export interface DeviceView {
   online: boolean;
   risk: Severity | null;
   openAlerts: number;
-  record: ReturnType<typeof deviceRecord> | null;
+  record: DeviceRecord | null;
   firstSeen: string;
   lastSeen: string;
 }
@@ -105,8 +106,8 @@ export class Daemon {
   rulesError: string | null = null;
   private readonly started = Date.now();
   private readonly log: (msg: string) => void;
-  private fileOverrides: EngineConfig['deviceOverrides'];
-  private fileMutes: Mute[];
+  private fileOverrides: EngineConfig['deviceOverrides'] = {};
+  private fileMutes: Mute[] = [];
   private readonly signatures = new Map<Device, string>();
   private readonly recent = new Map<string, string[]>();
   private readonly eventLog: EventLog | null;
@@ -116,6 +117,7 @@ export class Daemon {
   private readonly events: fs.WriteStream | null;
   private clock: NodeJS.Timeout | null = null;
   private lastStats = { packets: 0, bytes: 0, at: Date.now() };
+  private rates = { pps: 0, bps: 0 };
   private stopping = false;
   replayPromise: Promise<unknown> | null = null;
 
@@ -125,10 +127,7 @@ export class Daemon {
     // Live with the control filter, TCP volumes come from sequence numbers.
     this.config.sequenceVolumes = !opts.read && (opts.capture ?? 'control') === 'control';
     if (!this.config.verdicts) throw new Error('no verdict configuration');
-    this.fileOverrides = this.config.deviceOverrides;
-    this.fileMutes = this.config.verdicts.mutes;
-    this.fileHome = this.config.verdicts.home ?? null;
-    this.fileTrusted = this.config.verdicts.trustedList ?? null;
+    this.takeFileSettings(this.config);
     this.store = Store.open(opts.stateDir, { commitInterval: opts.commitInterval });
     const o = this.store.opening;
     if (o.setAside) this.log(`WARNING: the store ${o.file} could not be used (${o.setAside.reason}); it was moved to ${o.setAside.path} and Vigie starts with an empty store`);
@@ -234,6 +233,14 @@ export class Daemon {
     return this.fileHome;
   }
 
+  /** What the config file (and the command line) say, under the dashboard's own settings. */
+  private takeFileSettings(c: EngineConfig): void {
+    this.fileOverrides = c.deviceOverrides;
+    this.fileMutes = c.verdicts!.mutes;
+    this.fileHome = c.verdicts!.home ?? null;
+    this.fileTrusted = c.verdicts!.trustedList ?? null;
+  }
+
   /** The home country from the command line or the config file. */
   private fileHome: string | null = null;
   private fileTrusted: string[] | null = null;
@@ -269,10 +276,7 @@ export class Daemon {
     }
     this.rulesError = null;
     this.config.deviceRules = next.deviceRules;
-    this.fileOverrides = next.deviceOverrides;
-    this.fileMutes = next.verdicts!.mutes;
-    this.fileHome = next.verdicts!.home ?? null;
-    this.fileTrusted = next.verdicts!.trustedList ?? null;
+    this.takeFileSettings(next);
     const v = next.verdicts!;
     this.engine.verdicts!.reconfigure({ rules: v.rules, platforms: v.platforms, geo: v.geo, learningPeriod: v.learningPeriod });
     this.applySettings();
@@ -338,21 +342,22 @@ export class Daemon {
     return (this.recent.get(mac) ?? []).map((t) => JSON.parse(t) as FlowRecord);
   }
 
+  /** The device's category (the user's, else the rules'), from the cached classification. */
   private categoryOf(d: Device): string {
-    const mac = DeviceTable.macText(d);
-    return (mac ? this.config.deviceOverrides[mac]?.category : undefined) ?? deviceRecord(d, this.config).category;
+    return identify(d, this.config.deviceRules, this.config.deviceOverrides).category;
   }
 
   /** Every device: the live ones, and those the store remembers from before. */
   devices(): DeviceView[] {
     const out = new Map<string, DeviceView>();
+    const risks = this.risks();
     for (const d of this.engine.devices.all()) {
-      const v = this.liveView(d);
+      const v = this.liveView(d, risks);
       out.set(v.mac ?? v.id, v);
     }
     for (const mac of Object.keys(this.store.data.devices)) {
       if (out.has(mac)) continue;
-      out.set(mac, this.storedView(mac));
+      out.set(mac, this.storedView(mac, risks));
     }
     return [...out.values()].sort((a, b) => b.lastSeen.localeCompare(a.lastSeen));
   }
@@ -360,33 +365,54 @@ export class Daemon {
   device(key: string): DeviceView | null {
     const k = key.toLowerCase();
     const d = this.engine.devices.byKey(k);
-    if (d) return this.liveView(d);
-    return this.store.data.devices[k] ? this.storedView(k) : null;
+    if (d) return this.liveView(d, this.risks());
+    return this.store.data.devices[k] ? this.storedView(k, this.risks()) : null;
   }
 
-  private risk(mac: string): { risk: Severity | null; open: number } {
-    let best: Severity | null = null;
-    let open = 0;
-    for (const a of this.store.data.alerts) {
-      if ((a.device.mac ?? a.device.id) !== mac || a.muted || this.store.data.acks[a.id]) continue;
-      open++;
-      if (!best || severityRank(a.severity) > severityRank(best)) best = a.severity;
+  /** Alerts neither muted nor acknowledged. */
+  private openAlerts(): Alert[] {
+    return this.store.data.alerts.filter((a) => !a.muted && !this.store.data.acks[a.id]);
+  }
+
+  /** Open alerts by severity, the worst, the latest: for stats, metrics and Home Assistant. */
+  alertSummary(): { open: number; bySeverity: Record<Severity, number>; highest: Severity | null; last: Alert | null } {
+    const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+    let highest: Severity | null = null;
+    let last: Alert | null = null;
+    const open = this.openAlerts();
+    for (const a of open) {
+      bySeverity[a.severity]++;
+      if (!highest || severityRank(a.severity) > severityRank(highest)) highest = a.severity;
+      if (!last || a.lastSeen > last.lastSeen) last = a;
     }
-    return { risk: best, open };
+    return { open: open.length, bySeverity, highest, last };
   }
 
-  private trim(record: ReturnType<typeof deviceRecord>, detailed: boolean): ReturnType<typeof deviceRecord> {
+  /** Each device's open alerts and the worst of them, in one pass over the alerts. */
+  private risks(): Map<string, { risk: Severity | null; open: number }> {
+    const out = new Map<string, { risk: Severity | null; open: number }>();
+    for (const a of this.openAlerts()) {
+      const key = a.device.mac ?? a.device.id;
+      const r = out.get(key) ?? { risk: null, open: 0 };
+      r.open++;
+      if (!r.risk || severityRank(a.severity) > severityRank(r.risk)) r.risk = a.severity;
+      out.set(key, r);
+    }
+    return out;
+  }
+
+  private trim(record: DeviceRecord, detailed: boolean): DeviceRecord {
     if (detailed) return record;
     return { ...record, observations: { ...record.observations, domains: [] } };
   }
 
-  private liveView(d: Device): DeviceView {
+  private liveView(d: Device, risks: Map<string, { risk: Severity | null; open: number }>): DeviceView {
     const record = deviceRecord(d, this.config);
     const key = record.mac ?? record.id;
     const s = this.store.data.devices[key];
     const personal = this.isPersonal(key, record.category);
     const history = s?.history === true;
-    const { risk, open } = this.risk(key);
+    const { risk, open } = risks.get(key) ?? { risk: null, open: 0 };
     return {
       id: record.id,
       mac: record.mac,
@@ -403,11 +429,11 @@ export class Daemon {
     };
   }
 
-  private storedView(mac: string): DeviceView {
+  private storedView(mac: string, risks: Map<string, { risk: Severity | null; open: number }>): DeviceView {
     const s = this.store.data.devices[mac];
     const category = s.category ?? s.record?.category ?? 'unknown';
     const personal = this.isPersonal(mac, category);
-    const { risk, open } = this.risk(mac);
+    const { risk, open } = risks.get(mac) ?? { risk: null, open: 0 };
     return {
       id: mac,
       mac,
@@ -452,13 +478,16 @@ export class Daemon {
   private second(): void {
     const now = Date.now() / 1000;
     if (this.capture) this.engine.tick(now);
+    this.measureRates();
+    let risks: Map<string, { risk: Severity | null; open: number }> | null = null;
     for (const d of this.engine.devices.all()) {
       const mac = DeviceTable.macText(d);
       const sig = `${d.facts?.version ?? 0}|${d.ips.size}|${Math.floor(d.lastSeen / 60)}|${mac ? JSON.stringify(this.config.deviceOverrides[mac] ?? null) : ''}`;
       if (this.signatures.get(d) === sig) continue;
       const isNew = !this.signatures.has(d);
       this.signatures.set(d, sig);
-      const view = this.liveView(d);
+      risks ??= this.risks();
+      const view = this.liveView(d, risks);
       if (mac) {
         const rec = view.record!;
         const s = this.store.data.devices[mac];
@@ -480,21 +509,11 @@ export class Daemon {
 
   /** What Home Assistant shows: open alerts, the worst, devices, the last alert. */
   haState(): import('./home-assistant.js').HaState {
-    const bySeverity: Record<string, number> = Object.fromEntries(SEVERITIES.map((s) => [s, 0]));
-    let open = 0;
-    let highest = 'none';
-    let last: Alert | null = null;
-    for (const a of this.store.data.alerts) {
-      if (a.muted || this.store.data.acks[a.id]) continue;
-      open++;
-      bySeverity[a.severity]++;
-      if (highest === 'none' || severityRank(a.severity) > severityRank(highest as Severity)) highest = a.severity;
-      if (!last || a.lastSeen > last.lastSeen) last = a;
-    }
+    const { open, bySeverity, highest, last } = this.alertSummary();
     return {
       openAlerts: open,
       bySeverity,
-      highest,
+      highest: highest ?? 'none',
       critical: bySeverity.critical > 0,
       devices: Math.max(this.engine.devices.size, Object.keys(this.store.data.devices).length),
       lastAlert: last ? { title: last.title, severity: last.severity, device: last.device.label ?? last.device.hostname ?? last.device.mac ?? last.device.id, destination: last.destination ? (last.destination.hostname ?? last.destination.ip) : null, country: last.destination?.country ?? null, time: last.lastSeen } : null,
@@ -507,20 +526,19 @@ export class Daemon {
     this.applyMutes();
   }
 
-  stats(): Record<string, unknown> {
+  /** Packets and bits a second over the last second: by the clock, not by whoever asks. */
+  private measureRates(): void {
     const st = this.engine.decoder.stats;
     const now = Date.now();
     const dt = Math.max(0.001, (now - this.lastStats.at) / 1000);
-    const pps = (st.packets - this.lastStats.packets) / dt;
-    const bps = ((st.bytes - this.lastStats.bytes) * 8) / dt;
+    this.rates = { pps: (st.packets - this.lastStats.packets) / dt, bps: ((st.bytes - this.lastStats.bytes) * 8) / dt };
     this.lastStats = { packets: st.packets, bytes: st.bytes, at: now };
-    const bySeverity: Record<string, number> = Object.fromEntries(SEVERITIES.map((s) => [s, 0]));
-    let open = 0;
-    for (const a of this.store.data.alerts) {
-      if (a.muted || this.store.data.acks[a.id]) continue;
-      open++;
-      bySeverity[a.severity]++;
-    }
+  }
+
+  stats(): Record<string, unknown> {
+    const st = this.engine.decoder.stats;
+    const now = Date.now();
+    const { open, bySeverity } = this.alertSummary();
     const cap: CaptureStatus | null = this.capture?.status() ?? null;
     return {
       time: new Date(now).toISOString(),
@@ -528,8 +546,8 @@ export class Daemon {
       packets: st.packets,
       bytes: st.bytes,
       malformed: st.malformed,
-      packetsPerSecond: Math.round(pps),
-      bitsPerSecond: Math.round(bps),
+      packetsPerSecond: Math.round(this.rates.pps),
+      bitsPerSecond: Math.round(this.rates.bps),
       flows: this.engine.flows.count,
       flowsTotal: this.engine.flows.created,
       devices: this.engine.devices.size,

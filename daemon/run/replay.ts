@@ -15,11 +15,6 @@ interface Queued {
   ts: number;
 }
 
-export interface ReplayProgress {
-  packets: number;
-  done: boolean;
-}
-
 export async function replay(file: string, sink: PacketSink, speed: number, now: () => number = () => Date.now() / 1000): Promise<CaptureReadResult> {
   let offset = NaN;
   let wallStart = NaN;

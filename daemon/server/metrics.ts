@@ -57,9 +57,8 @@ export class Metrics {
       labelNames: ['severity'],
       registers: [r],
       collect() {
-        const n: Record<string, number> = Object.fromEntries(SEVERITIES.map((s) => [s, 0]));
-        for (const a of daemon.store.data.alerts) if (!a.muted && !daemon.store.data.acks[a.id]) n[a.severity]++;
-        for (const s of SEVERITIES) this.set({ severity: s }, n[s]);
+        const { bySeverity } = daemon.alertSummary();
+        for (const s of SEVERITIES) this.set({ severity: s }, bySeverity[s]);
       },
     });
     void open;
