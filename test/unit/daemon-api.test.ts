@@ -178,7 +178,10 @@ describe('daemon API', () => {
   it('gives metrics to a bearer token, until the token is deleted', async () => {
     const t = await api('/api/tokens', { method: 'POST', body: JSON.stringify({ name: 'prometheus' }) });
     expect(t.body.token).toMatch(/^vigie_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$/);
-    expect(fs.readFileSync(path.join(dir, 'auth.json'), 'utf8')).not.toContain(t.body.token.split('_')[2]);
+    // The secret is base64url and may itself hold '_': cut at the prefix, not at every '_'.
+    const secret = t.body.token.slice(`vigie_${t.body.id}_`.length);
+    expect(secret).toHaveLength(43);
+    expect(fs.readFileSync(path.join(dir, 'auth.json'), 'utf8')).not.toContain(secret);
     const m = await api('/metrics', { auth: t.body.token });
     expect(m.status).toBe(200);
     expect(m.body).toMatch(/^vigie_packets_total 19$/m);
