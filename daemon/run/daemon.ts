@@ -23,6 +23,7 @@ import { Metrics } from '../server/metrics.js';
 import { apiRoutes } from '../server/routes.js';
 import { Store } from '../store/store.js';
 import { recordFlow } from '../store/traffic.js';
+import type { AlertView, CountryTraffic, DeviceView, Overview, Status } from '../server/api-types.js';
 import type { Alert, Mute } from '../verdicts/alert.js';
 import { trustedSet } from '../verdicts/countries.js';
 import { type Severity, severityRank, SEVERITIES } from '../verdicts/rules.js';
@@ -65,24 +66,7 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export interface DeviceView {
-  id: string;
-  mac: string | null;
-  label: string | null;
-  category: string;
-  personal: boolean;
-  history: boolean;
-  online: boolean;
-  risk: Severity | null;
-  openAlerts: number;
-  record: DeviceRecord | null;
-  firstSeen: string;
-  lastSeen: string;
-}
-
-export interface AlertView extends Alert {
-  acknowledged: string | null;
-}
+export type { DeviceView, AlertView } from '../server/api-types.js';
 
 const PERSONAL: ReadonlySet<string> = new Set(['phone', 'computer']);
 /** Ended flows kept per device for the API, as JSON text (a third of the objects' memory). */
@@ -535,7 +519,7 @@ export class Daemon {
     this.lastStats = { packets: st.packets, bytes: st.bytes, at: now };
   }
 
-  stats(): Record<string, unknown> {
+  stats(): Status {
     const st = this.engine.decoder.stats;
     const now = Date.now();
     const { open, bySeverity } = this.alertSummary();
@@ -559,6 +543,49 @@ export class Daemon {
       rulesError: this.rulesError,
       memory: (({ rss, heapTotal, heapUsed, external, arrayBuffers }) => ({ rss, heapTotal, heapUsed, external, arrayBuffers }))(process.memoryUsage()),
       load: os.loadavg()[0],
+    };
+  }
+
+  /** Devices by category, where data goes by country (cleartext apart), bytes per hour. */
+  overview(hours = 168): Overview {
+    const devices = this.devices();
+    const byCategory: Record<string, number> = {};
+    for (const v of devices) byCategory[v.category] = (byCategory[v.category] ?? 0) + 1;
+    const countries = new Map<string, CountryTraffic & { macs: Set<string> }>();
+    for (const [mac, list] of Object.entries(this.store.data.destinations)) {
+      for (const x of list) {
+        const key = x.country ?? 'unknown';
+        let c = countries.get(key);
+        if (!c) countries.set(key, (c = { country: key, up: 0, down: 0, cleartextUp: 0, cleartextDown: 0, devices: 0, destinations: 0, macs: new Set() }));
+        c.up += x.up;
+        c.down += x.down;
+        if (x.encrypted === false) {
+          c.cleartextUp += x.up;
+          c.cleartextDown += x.down;
+        }
+        c.destinations++;
+        c.macs.add(mac);
+      }
+    }
+    const since = new Date(Date.now() - hours * 3600_000).toISOString().slice(0, 13);
+    const traffic = new Map<string, { hour: string; up: number; down: number }>();
+    for (const list of Object.values(this.store.data.aggregates)) {
+      for (const b of list) {
+        if (b.hour.slice(0, 13) < since) continue;
+        const t = traffic.get(b.hour) ?? { hour: b.hour, up: 0, down: 0 };
+        t.up += b.up;
+        t.down += b.down;
+        traffic.set(b.hour, t);
+      }
+    }
+    const { open, bySeverity } = this.alertSummary();
+    return {
+      devices: { total: devices.length, online: devices.filter((v) => v.online).length, byCategory },
+      alerts: { open, bySeverity, total: this.store.data.alerts.length },
+      countries: [...countries.values()].map(({ macs, ...c }) => ({ ...c, devices: macs.size })).sort((a, b) => b.up + b.down - (a.up + a.down)),
+      traffic: [...traffic.values()].sort((a, b) => a.hour.localeCompare(b.hour)),
+      homeCountry: this.homeCountry(),
+      trusted: [...this.config.verdicts!.trusted].sort(),
     };
   }
 

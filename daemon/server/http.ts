@@ -246,14 +246,16 @@ export class ApiServer {
       }
       try {
         const body = await this.body(req);
+        // A MAC in a path may come percent-encoded (encodeURIComponent turns ':' into %3A).
+        const routed = p.replace(/%3a/gi, ':');
         for (const r of this.opts.routes) {
-          const m = r.pattern.exec(p);
+          const m = r.pattern.exec(routed);
           if (!m) continue;
           if (r.method !== method) continue;
           const out = await r.handler({ method, path: p, query: url.searchParams, body, params: m.slice(1).map(decodeURIComponent) });
           return this.json(res, method === 'POST' ? 201 : 200, out ?? { ok: true });
         }
-        const exists = this.opts.routes.some((r) => r.pattern.test(p));
+        const exists = this.opts.routes.some((r) => r.pattern.test(routed));
         return this.json(res, exists ? 405 : 404, { error: exists ? 'method not allowed' : 'no such API route' });
       } catch (e) {
         if (e instanceof ApiError) return this.json(res, e.status, { error: e.message });

@@ -42,7 +42,7 @@ export class LiveHub {
     ws.on('close', () => this.clients.delete(ws));
     ws.on('error', () => this.clients.delete(ws));
     this.send(ws, JSON.stringify({ type: 'hello', seq: this.seq, ...hello }));
-    if (since === null || since >= this.seq) return;
+    if (since === null || since === this.seq) return;
     const first = this.backlog[0]?.seq ?? this.seq + 1;
     if (since < first - 1 || since > this.seq) {
       this.send(ws, JSON.stringify({ type: 'resync', seq: this.seq, reason: 'missed messages are no longer kept' }));

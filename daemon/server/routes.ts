@@ -35,6 +35,11 @@ export function apiRoutes(d: Daemon): Route[] {
   };
   return [
     route('GET', '/api/status', () => ({ ...d.stats(), url: d.url, storeOpening: d.store.opening })),
+    route('GET', '/api/overview', (r) => {
+      const hours = Number(r.query.get('hours') ?? 168);
+      if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 90) throw new ApiError(400, 'hours: a whole number from 1 to 2160');
+      return d.overview(hours);
+    }),
     route('GET', '/api/devices', () => d.devices()),
     route('GET', `/api/devices/${MAC}`, (r) => device(r.params[0])),
     route('PATCH', `/api/devices/${MAC}`, (r) => {

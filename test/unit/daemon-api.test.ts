@@ -123,6 +123,26 @@ describe('daemon API', () => {
     expect(dest.destinations[0]).toMatchObject({ ip: '198.41.30.241', port: 1883, app: 'mqtt', encrypted: false });
   });
 
+  it('sums where data goes by country, cleartext apart, for the overview', async () => {
+    const o = (await api('/api/overview')).body;
+    expect(o.devices.total).toBeGreaterThan(0);
+    expect(o.devices.byCategory).toBeTypeOf('object');
+    expect(o.homeCountry).toBe('FR');
+    // peafowl/mqtt-1: a cleartext MQTT session to 198.41.30.241 (CA in the bundled geo data).
+    const dest = (await api('/api/devices/28:cf:e9:21:14:8f/destinations')).body.destinations as { country: string; up: number; down: number; encrypted: boolean }[];
+    const country = dest[0].country;
+    const c = (o.countries as { country: string; up: number; down: number; cleartextUp: number; cleartextDown: number; devices: number }[]).find((x) => x.country === country)!;
+    const expected = dest.filter((x) => x.country === country);
+    expect(c.up).toBe(expected.reduce((s, x) => s + x.up, 0));
+    expect(c.cleartextUp + c.cleartextDown).toBe(expected.filter((x) => x.encrypted === false).reduce((s, x) => s + x.up + x.down, 0));
+    expect(c.cleartextUp).toBeGreaterThan(0);
+    expect(c.devices).toBe(1);
+    // The replay is shifted to now: its hours are within the last 7 days, and sum the device's.
+    const traffic = (await api('/api/devices/28:cf:e9:21:14:8f/traffic')).body.hours as { up: number }[];
+    expect(o.traffic.reduce((s: number, h: { up: number }) => s + h.up, 0)).toBeGreaterThanOrEqual(traffic.reduce((s, h) => s + h.up, 0));
+    expect((await api('/api/overview?hours=0')).status).toBe(400);
+  });
+
   it('mutes an alert and unmutes it; a mute needs something to match', async () => {
     const [a] = (await api('/api/alerts')).body as { id: string; device: { mac: string } }[];
     expect((await api('/api/mutes', { method: 'POST', body: '{}' })).status).toBe(400);
@@ -191,6 +211,28 @@ describe('daemon API', () => {
     expect(m.body).toMatch(/^vigie_process_resident_memory_bytes \d+/m);
     expect((await api(`/api/tokens/${t.body.id}`, { method: 'DELETE' })).status).toBe(200);
     expect((await api('/metrics', { auth: t.body.token })).status).toBe(401);
+  });
+
+  it('takes a MAC in a path percent-encoded as well (encodeURIComponent)', async () => {
+    const r = await api('/api/devices/28%3Acf%3Ae9%3A21%3A14%3A8f');
+    expect(r.status).toBe(200);
+    expect(r.body.mac).toBe('28:cf:e9:21:14:8f');
+    expect((await api('/api/devices/28%3Acf%3Ae9%3A21%3A14%3A8f/destinations')).body.kept).toBe(true);
+  });
+
+  it('tells a client whose sequence number is ahead (the daemon restarted) to fetch again', async () => {
+    const messages: { type: string; seq?: number }[] = [];
+    const ws = new WebSocket(base.replace('http', 'ws') + 'api/live?since=999999', { headers: { Cookie: cookie }, origin: base.replace(/\/$/, '') });
+    await new Promise<void>((resolve, reject) => {
+      ws.on('message', (b) => {
+        messages.push(JSON.parse(b.toString()));
+        if (messages.some((m) => m.type === 'resync')) resolve();
+      });
+      ws.on('error', reject);
+      setTimeout(() => reject(new Error(`no resync: ${JSON.stringify(messages)}`)), 5000);
+    });
+    ws.close();
+    expect(messages.map((m) => m.type)).toEqual(['hello', 'resync']);
   });
 
   it('replays what a reconnecting WebSocket missed', async () => {

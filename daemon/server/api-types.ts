@@ -1,0 +1,94 @@
+/**
+ * The shapes the API and the live feed send (docs/api.md), shared with the dashboard: ui/ imports
+ * these types, so a change here that the dashboard does not follow fails its type check. Devices,
+ * flows and alerts are the records of analysis.schema.json (report/types.ts, verdicts/alert.ts).
+ */
+import type { DeviceRecord, FlowRecord } from '../report/types.js';
+import type { Alert } from '../verdicts/alert.js';
+import type { Severity } from '../verdicts/rules.js';
+import type { Destination, HourBucket, Retention, StoredMute } from '../store/store.js';
+import type { CaptureStatus } from '../run/capture-supervisor.js';
+
+export type { Alert, DeviceRecord, FlowRecord, Destination, HourBucket, Retention, StoredMute, Severity };
+
+export interface DeviceView {
+  id: string;
+  mac: string | null;
+  label: string | null;
+  category: string;
+  personal: boolean;
+  history: boolean;
+  online: boolean;
+  risk: Severity | null;
+  openAlerts: number;
+  record: DeviceRecord | null;
+  firstSeen: string;
+  lastSeen: string;
+}
+
+export interface AlertView extends Alert {
+  acknowledged: string | null;
+}
+
+export interface Status {
+  time: string;
+  uptime: number;
+  packets: number;
+  bytes: number;
+  malformed: number;
+  packetsPerSecond: number;
+  bitsPerSecond: number;
+  flows: number;
+  flowsTotal: number;
+  devices: number;
+  devicesKnown: number;
+  alerts: { open: number; bySeverity: Record<Severity, number>; total: number };
+  capture: CaptureStatus | null;
+  replay: { file: string; done: boolean } | null;
+  store: { writes: number; errors: number; lastWrite: string | null; pending: boolean };
+  rulesError: string | null;
+  memory: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
+  load: number;
+}
+
+/** Where the home's data goes, by destination country: what the overview's map draws. */
+export interface CountryTraffic {
+  /** ISO 3166-1 alpha-2, or "unknown" (no geolocation). */
+  country: string;
+  up: number;
+  down: number;
+  /** Bytes of flows seen unencrypted (cleartext protocols). */
+  cleartextUp: number;
+  cleartextDown: number;
+  devices: number;
+  destinations: number;
+}
+
+export interface Overview {
+  devices: { total: number; online: number; byCategory: Record<string, number> };
+  alerts: { open: number; bySeverity: Record<Severity, number>; total: number };
+  /** From the destinations kept (personal devices without history are left out). */
+  countries: CountryTraffic[];
+  /** Bytes per hour over the last `hours` hours, all devices together. */
+  traffic: { hour: string; up: number; down: number }[];
+  homeCountry: string | null;
+  trusted: string[];
+}
+
+export interface Settings {
+  homeCountry: string | null;
+  trustedCountries: string[] | null;
+  trusted: string[];
+  eu: string[];
+  retention: Retention;
+  exports: { eventLog: string | null; syslog: string | null; webhook: string | null; metrics: string };
+  tokens: { id: string; name: string; created: string }[];
+}
+
+export type LiveMessage =
+  | { type: 'hello'; seq: number; version: number; started: string; replay: { file: string; done: boolean } | null }
+  | { type: 'alert'; seq: number; new: boolean; alert: AlertView }
+  | { type: 'device'; seq: number; new: boolean; device: DeviceView }
+  | ({ type: 'stats' } & Status)
+  | { type: 'replay'; seq?: number; done: boolean; packets: number }
+  | { type: 'resync'; seq?: number };
