@@ -7,7 +7,7 @@ set -euo pipefail
 what=${1:-runtime}
 pkgs=(libpcap-dev python3 make g++)
 if [ "$what" = test ]; then
-  pkgs+=(tshark libndpi-bin tcpdump tcpreplay iproute2 iputils-ping time mosquitto mosquitto-clients dnsmasq-base isc-dhcp-client bind9-dnsutils ffmpeg openssl curl python3-paho-mqtt
+  pkgs+=(chromium fonts-dejavu-core tshark libndpi-bin tcpdump tcpreplay iproute2 iputils-ping time mosquitto mosquitto-clients dnsmasq-base isc-dhcp-client bind9-dnsutils ffmpeg openssl curl python3-paho-mqtt
     vsftpd dovecot-imapd dovecot-pop3d python3-aiosmtpd inetutils-telnetd telnet socat ethtool)
 fi
 

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash .ci/system-deps.sh test
 npm ci --no-audit --no-fund
 npm run build
+npm run check:ui
 results=$(mktemp)
 status=0
 npx vitest run --config test/vitest.config.ts --reporter=default --reporter=json --outputFile.json="$results" || status=$?

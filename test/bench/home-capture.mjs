@@ -245,6 +245,8 @@ function dhcpMessage(op, type, xid, mac, yiaddr, hostname, vendor) {
   return Buffer.concat([b, ...opts]);
 }
 
+// Model names in Dahua's catalogue naming (IPC-<series><model>), one per demo camera.
+const CAMERA_MODELS = ['IPC-HFW1230S', 'IPC-HDW1431T', 'IPC-HFW2431S', 'IPC-HDBW2231R', 'IPC-HFW1431T', 'IPC-HDW2231T', 'IPC-HFW2831T', 'IPC-HDBW1230E', 'IPC-HFW1239S', 'IPC-HDW3441T'];
 const DOMAINS = ['api.example-cloud.com', 'time.example.net', 'cdn.example.org', 'push.example.com', 'video.example.tv', 'update.example.io', 'mqtt.example-iot.com', 'telemetry.example.com', 'p2p.example-cam.cn', 'photos.example.com'];
 
 export function generate(path, opts = {}) {
@@ -257,9 +259,17 @@ export function generate(path, opts = {}) {
   const w = new PcapWriter(path);
   const heap = new Heap();
   const devices = [];
+  // `late`: the last `late.count` cameras join `late.at` seconds into the capture (their DHCP,
+  // MQTT and video start then): a device and alerts that arrive while a dashboard is open.
+  const late = opts.late ?? { count: 0, at: 0 };
+  const nCameras = Math.min(10, nDevices);
   for (let i = 0; i < nDevices; i++) {
     const kind = i < 10 ? 'camera' : i < 16 ? 'tv' : 'other';
-    devices.push({ kind, mac: [0x3c, 0x84, 0x6a, 0x20, i >> 8, i & 255], ip: ip4(192, 168, 1, 10 + i), name: `${kind}-${i}`, port: 40000 });
+    // Cameras: a Dahua OUI and a Dahua model as host name, as those cameras announce themselves.
+    const mac = kind === 'camera' ? [0x3c, 0xef, 0x8c, 0x20, i >> 8, i & 255] : [0x3c, 0x84, 0x6a, 0x20, i >> 8, i & 255];
+    const name = kind === 'camera' ? CAMERA_MODELS[i % CAMERA_MODELS.length] : `${kind}-${i}`;
+    const start = kind === 'camera' && i >= nCameras - late.count ? late.at : 0;
+    devices.push({ kind, mac, ip: ip4(192, 168, 1, 10 + i), name, port: 40000, start });
   }
   const ephemeral = (d) => (d.port = d.port >= 60999 ? 40000 : d.port + 1);
   const remote = () => ip4(...[[198, 51, 100], [203, 0, 113], [192, 0, 2]][Math.floor(rnd() * 3)], 1 + Math.floor(rnd() * 250));
@@ -322,7 +332,7 @@ export function generate(path, opts = {}) {
     const bcast = [255, 255, 255, 255, 255, 255];
     const vendor = d.kind === 'camera' ? 'udhcp 1.30.1' : d.kind === 'tv' ? 'android-dhcp-11' : 'dhcpcd-9.4.1:Linux-5.15';
     let n = 0;
-    schedule(t0 + i * 0.05, (now) => {
+    schedule(t0 + d.start + i * 0.05, (now) => {
       const clientMsg = n % 2 === 0;
       const type = [1, 2, 3, 5][n];
       const msg = dhcpMessage(clientMsg ? 1 : 2, type, xid, d.mac, clientMsg ? 0 : d.ip, d.name, vendor);
@@ -337,7 +347,7 @@ export function generate(path, opts = {}) {
     const d = devices[Math.floor(rnd() * nDevices)];
     const name = `${['www', 'api', 'img', 'eu', 'static'][i % 5]}${i % 97}.${DOMAINS[i % DOMAINS.length]}`;
     const server = remote();
-    const start = t0 + 3 + rnd() * (duration - 10);
+    const start = t0 + Math.max(3 + rnd() * (duration - 10), d.start + 1);
     const responses = 1 + Math.floor(rnd() * 4);
     const script = [[true, clientHello(name, rnd)], [false, 1400], [false, 1200], [true, 80]];
     for (let k = 0; k < responses; k++) script.push([true, 200 + Math.floor(rnd() * 400)], [false, 600 + Math.floor(rnd() * 800)]);
@@ -351,7 +361,7 @@ export function generate(path, opts = {}) {
       const broker = ip4(198, 51, 100, 200 + i);
       const script = [[true, mqttConnect(`cam-${i}-a1b2c3`, `user${i}`, `secret${i}`)], [false, Buffer.from([0x20, 2, 0, 0])]];
       for (let k = 0; k < duration / 10; k++) script.push([true, mqttPublish(`devices/cam-${i}/state`, `{"motion":${k % 7 === 0},"temp":${20 + (k % 5)}}`)]);
-      dnsThen(d, t0 + 2 + i * 0.1, 'mqtt.example-iot.com', broker, (t) => tcpFlow(d, t, broker, 1883, script));
+      dnsThen(d, t0 + 2 + d.start + i * 0.1, 'mqtt.example-iot.com', broker, (t) => tcpFlow(d, t, broker, 1883, script));
     });
   // Video: cameras upload, TVs download, `bulkPackets` data packets each, with ACKs every 4 segments.
   devices
@@ -366,7 +376,7 @@ export function generate(path, opts = {}) {
       }
       let sent = 0;
       const gap = (duration - 20) / (bulkPackets * 1.25);
-      tcpFlow(d, t0 + 5 + i, server, 443, script, () => sent++);
+      tcpFlow(d, t0 + 5 + i + d.start, server, 443, script, () => sent++);
       // Pace the bulk flow across the capture by rewriting its step delay.
       const entry = heap.a[heap.a.length - 1];
       const inner = entry.step;
