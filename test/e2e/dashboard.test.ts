@@ -43,6 +43,38 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** A TCP relay to the daemon that the test can cut (every connection dropped, new ones refused). */
+async function relayTo(target: number): Promise<{ origin: string; cut(on: boolean): void; close(): void }> {
+  let cutting = false;
+  const open = new Set<net.Socket>();
+  const server = net.createServer((c) => {
+    if (cutting) return c.destroy();
+    const up = net.connect(target, '127.0.0.1');
+    open.add(c).add(up);
+    const end = () => {
+      c.destroy();
+      up.destroy();
+      open.delete(c);
+      open.delete(up);
+    };
+    c.on('error', end).on('close', end);
+    up.on('error', end).on('close', end);
+    c.pipe(up).pipe(c);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    cut(on) {
+      cutting = on;
+      if (on) for (const s of open) s.destroy();
+    },
+    close() {
+      for (const s of open) s.destroy();
+      server.close();
+    },
+  };
+}
+
 /** WCAG 2.x relative luminance contrast of two CSS colours (rgb()/rgba() as computed). */
 function contrast(fg: string, bg: string): number {
   const parse = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
@@ -94,8 +126,8 @@ describe.skipIf(!ready)('the dashboard in Chromium against vigie run --read', ()
     await exited;
   }
 
-  async function login(p: Page): Promise<void> {
-    await p.goto(origin + '/');
+  async function login(p: Page, at = origin): Promise<void> {
+    await p.goto(at + '/');
     await p.getByLabel('Administrator password').fill(PASSWORD);
     await p.getByRole('button', { name: 'Log in' }).click();
     await p.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
@@ -191,6 +223,23 @@ describe.skipIf(!ready)('the dashboard in Chromium against vigie run --read', ()
     await page.getByRole('link', { name: /^Alerts/ }).click();
     await page.locator('[data-testid=alerts] li', { hasText: FIRST_CAMERA }).waitFor();
     expect(await page.locator('[data-testid=alerts] li', { hasText: LATE_CAMERA }).count()).toBe(0);
+    // A second dashboard, through a TCP relay the test cuts from 19 s to 30 s after the replay
+    // began: the late camera's alert (~27 s) happens while it is disconnected. It must show the
+    // lost connection, reconnect by itself, and get the alert from the daemon's backlog
+    // (`?since=`), without a reload and without fetching the lists again.
+    const relay = await relayTo(port);
+    const other = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+    const otherRequests: { at: number; url: string }[] = [];
+    other.on('request', (r) => otherRequests.push({ at: Date.now(), url: r.url() }));
+    const page2 = await other.newPage();
+    await login(page2, relay.origin);
+    await page2.goto(relay.origin + '/alerts');
+    await page2.locator('[data-testid=alerts] li', { hasText: FIRST_CAMERA }).waitFor();
+    await page2.getByTestId('connection').getByText('Live').waitFor();
+    const cutAt = started + 19_000;
+    const restoreAt = started + 30_000;
+    const cut = setTimeout(() => relay.cut(true), cutAt - Date.now());
+    const restore = setTimeout(() => relay.cut(false), restoreAt - Date.now());
     const navigations: string[] = [];
     page.on('framenavigated', (f) => navigations.push(f.url()));
     // Note the moment the item enters the DOM, by the page's own clock (same machine as the daemon).
@@ -219,12 +268,29 @@ describe.skipIf(!ready)('the dashboard in Chromium against vigie run --read', ()
     // From the packet's time (replayed at now) to the browser's DOM.
     expect(at - firstSeen).toBeLessThan(1000);
     expect(navigations.filter((u) => !/\/alerts(\/|$)/.test(new URL(u).pathname))).toEqual([]);
+
+    // The relayed dashboard: reconnecting while cut, then the missed alert from the backlog.
+    try {
+      await page2.getByTestId('connection').getByText(/Reconnecting/).waitFor({ timeout: 15_000 });
+      expect(await page2.locator('[data-testid=alerts] li', { hasText: LATE_CAMERA }).count()).toBe(0);
+      await page2.locator('[data-testid=alerts] li', { hasText: LATE_CAMERA }).waitFor({ timeout: 40_000 });
+      await page2.getByTestId('connection').getByText('Live').waitFor();
+      expect(Date.now()).toBeGreaterThan(restoreAt);
+      const refetched = otherRequests.filter((r) => r.at > cutAt && /\/api\/(alerts|devices)(\?|$)/.test(new URL(r.url).pathname + new URL(r.url).search));
+      expect(refetched).toEqual([]);
+    } finally {
+      clearTimeout(cut);
+      clearTimeout(restore);
+      await other.close();
+      relay.close();
+    }
+
     await page.getByRole('link', { name: /^Devices/ }).click();
     await page.getByTestId('device-search').fill('');
     await page.locator('[data-testid=devices] a', { hasText: LATE_CAMERA }).waitFor({ timeout: 5000 });
     await page.getByRole('link', { name: /^Overview/ }).click();
     await page.getByTestId('ticker').getByText(LATE_CAMERA).first().waitFor({ timeout: 5000 });
-  }, 90_000);
+  }, 120_000);
 
   it('draws the map, the traffic and the open alerts once the replay is done', async () => {
     await page.getByText(/Replaying the capture .* \(done\)/).waitFor({ timeout: 60_000 });
@@ -331,6 +397,27 @@ describe.skipIf(!ready)('the dashboard in Chromium against vigie run --read', ()
     }
     await phone.close();
   }, 90_000);
+
+  it('works from the keyboard alone: skip link, navigation, opening and acknowledging an alert', async () => {
+    await page.goto(origin + '/');
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    // Tab along until the Alerts link has the focus, then Enter.
+    for (let i = 0; i < 10 && !/^Alerts/.test((await page.evaluate(() => document.activeElement?.textContent)) ?? ''); i++) await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Alerts', level: 1 }).waitFor();
+    const first = page.locator('[data-testid=alerts] li .alert-summary').first();
+    await first.focus();
+    // The focus ring is visible (an outline), then Enter opens the alert.
+    expect(await first.evaluate((e) => getComputedStyle(e).outlineStyle)).not.toBe('none');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('alert-detail').waitFor();
+    expect(await first.getAttribute('aria-expanded')).toBe('true');
+    await page.getByTestId('ack').focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('status').filter({ hasText: 'Acknowledged' }).waitFor();
+  });
 
   it('asks nothing of the internet and ships under 250 KB of gzipped JavaScript', () => {
     const foreign = requests.filter((u) => !u.startsWith(origin + '/') && !u.startsWith(`ws://127.0.0.1:${port}/`) && !u.startsWith('data:'));
