@@ -11,6 +11,7 @@ import { Engine, type EngineHooks } from './engine.js';
 import { isoTime } from './flow-record.js';
 import type { Alert } from '../verdicts/alert.js';
 import { severityRank } from '../verdicts/rules.js';
+import { byText } from '../util/order.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -153,5 +154,5 @@ export function deviceRecord(d: Device, config: EngineConfig = DEFAULT_CONFIG): 
 
 /** Most severe first, then oldest first. */
 export function sortAlerts(alerts: Alert[]): Alert[] {
-  return [...alerts].sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.firstSeen.localeCompare(b.firstSeen) || a.id.localeCompare(b.id));
+  return [...alerts].sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || byText(a.firstSeen, b.firstSeen) || byText(a.id, b.id));
 }

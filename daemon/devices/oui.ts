@@ -19,7 +19,7 @@ const cache = new Map<string, string | null>();
 function registry(): OuiTable {
   if (table !== null) return table;
   const compact = path.join(path.dirname(fileURLToPath(import.meta.url)), 'oui-table.txt');
-  if (existsSync(compact)) table = new OuiTable(readFileSync(compact, 'utf8'));
+  if (existsSync(compact)) table = new OuiTable(readFileSync(compact));
   else {
     const require = createRequire(import.meta.url);
     table = new OuiTable(buildOuiTable(JSON.parse(readFileSync(require.resolve('oui-data'), 'utf8')) as Record<string, string>));

@@ -8,8 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAddr } from '../decode/address.js';
 import { inPrefix, parseCidr, type Prefix } from '../flows/locality.js';
-import { OrgNames } from './org-names.js';
-import { RangeTable } from './range-table.js';
+import { PagedOrgNames, PagedRangeTable } from './paged.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** dist/geo-data, written by the build; sources (tests) read the built copy too. */
@@ -35,33 +34,41 @@ export interface GeoInfo {
 }
 
 interface Tables {
-  c4: RangeTable;
-  c6: RangeTable;
-  a4: RangeTable;
-  a6: RangeTable;
-  names: OrgNames;
+  c4: PagedRangeTable;
+  c6: PagedRangeTable;
+  a4: PagedRangeTable;
+  a6: PagedRangeTable;
+  names: PagedOrgNames;
 }
 
-let shared: Tables | null | undefined;
+const opened = new Map<string, Tables | null>();
 
-/** The shipped tables, read once; null when the package was built without them. */
+/**
+ * The shipped tables, opened once and read on demand (paged.ts: ~13 MB stay on disk); null when
+ * the package was built without them.
+ */
 function tables(dir: string): Tables | null {
-  if (dir === GEO_DIR && shared !== undefined) return shared;
-  const read = (f: string) => fs.readFileSync(path.join(dir, f));
+  const known = opened.get(dir);
+  if (known !== undefined) return known;
+  const files: { close(): void }[] = [];
+  const keep = <T extends { close(): void }>(f: T): T => (files.push(f), f);
+  const open = (f: string) => keep(PagedRangeTable.open(path.join(dir, f)));
   let t: Tables | null;
   try {
     t = {
-      c4: RangeTable.fromBuffer(read('country-v4.bin')),
-      c6: RangeTable.fromBuffer(read('country-v6.bin')),
-      a4: RangeTable.fromBuffer(read('asn-v4.bin')),
-      a6: RangeTable.fromBuffer(read('asn-v6.bin')),
-      names: OrgNames.fromBuffer(read('asn-names.bin')),
+      c4: open('country-v4.bin'),
+      c6: open('country-v6.bin'),
+      a4: open('asn-v4.bin'),
+      a6: open('asn-v6.bin'),
+      names: keep(PagedOrgNames.open(path.join(dir, 'asn-names.bin'))),
     };
   } catch (e) {
+    for (const f of files) f.close();
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`address data in ${dir} is unreadable: ${(e as Error).message}`);
     t = null;
   }
-  if (dir === GEO_DIR) shared = t;
+  // Opened once per folder for the life of the process (engines and reloads share them).
+  opened.set(dir, t);
   return t;
 }
 

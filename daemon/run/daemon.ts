@@ -33,6 +33,7 @@ import { EventLog, SyslogSender, Webhook } from './exports.js';
 import { HomeAssistant, type HomeAssistantOptions } from './home-assistant.js';
 import { defaultInterface, defaultListenAddress } from './interfaces.js';
 import { replay } from './replay.js';
+import { byText } from '../util/order.js';
 
 export interface RunOptions {
   interface?: string;
@@ -343,7 +344,7 @@ export class Daemon {
       if (out.has(mac)) continue;
       out.set(mac, this.storedView(mac, risks));
     }
-    return [...out.values()].sort((a, b) => b.lastSeen.localeCompare(a.lastSeen));
+    return [...out.values()].sort((a, b) => byText(b.lastSeen, a.lastSeen));
   }
 
   device(key: string): DeviceView | null {
@@ -583,7 +584,7 @@ export class Daemon {
       devices: { total: devices.length, online: devices.filter((v) => v.online).length, byCategory },
       alerts: { open, bySeverity, total: this.store.data.alerts.length },
       countries: [...countries.values()].map(({ macs, ...c }) => ({ ...c, devices: macs.size })).sort((a, b) => b.up + b.down - (a.up + a.down)),
-      traffic: [...traffic.values()].sort((a, b) => a.hour.localeCompare(b.hour)),
+      traffic: [...traffic.values()].sort((a, b) => byText(a.hour, b.hour)),
       homeCountry: this.homeCountry(),
       trusted: [...this.config.verdicts!.trusted].sort(),
     };

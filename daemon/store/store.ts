@@ -13,6 +13,7 @@ import type { Category } from '../devices/rules.js';
 import type { DeviceRecord } from '../report/types.js';
 import { validator } from '../rules/load.js';
 import { removeStaleTemporaries, setAside, writeFileAtomic, writeFileAtomicSync } from './atomic-file.js';
+import { byText } from '../util/order.js';
 
 export const STORE_SCHEMA = 1;
 
@@ -274,7 +275,7 @@ export class Store {
     const alertCut = new Date(now - r.alertDays * 86400e3).toISOString();
     let keep = d.alerts.filter((a) => a.lastSeen >= alertCut);
     if (keep.length > r.maxAlerts) {
-      keep = [...keep].sort((a, b) => rank(b) - rank(a) || b.lastSeen.localeCompare(a.lastSeen)).slice(0, r.maxAlerts);
+      keep = [...keep].sort((a, b) => rank(b) - rank(a) || byText(b.lastSeen, a.lastSeen)).slice(0, r.maxAlerts);
     }
     const kept = new Set(keep.map((a) => a.id));
     const dropped = d.alerts.filter((a) => !kept.has(a.id)).map((a) => a.id);

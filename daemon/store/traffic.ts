@@ -6,6 +6,7 @@
  */
 import type { FlowRecord } from '../report/types.js';
 import type { Destination, HourBucket, StoreData } from './store.js';
+import { byText } from '../util/order.js';
 
 /** Keys per dimension of an hour; the rest is summed under "other". */
 export const MAX_KEYS = 12;
@@ -41,7 +42,7 @@ export function recordFlow(data: StoreData, mac: string, r: FlowRecord, place: F
     if (!b) {
       b = { hour, up: 0, down: 0 };
       hours.push(b);
-      hours.sort((x, y) => x.hour.localeCompare(y.hour));
+      hours.sort((x, y) => byText(x.hour, y.hour));
       if (hours.length > MAX_HOURS) hours.splice(0, hours.length - MAX_HOURS);
     }
   }
@@ -62,7 +63,7 @@ export function recordFlow(data: StoreData, mac: string, r: FlowRecord, place: F
     d = { key, ip: remote.ip, port: remote.port, hostname: r.hostname, country: place.country, org: place.org, app: r.app, encrypted: r.encrypted, up: 0, down: 0, flows: 0, firstSeen: r.firstSeen, lastSeen: r.lastSeen };
     list.push(d);
     if (list.length > MAX_DESTINATIONS) {
-      list.sort((x, y) => y.lastSeen.localeCompare(x.lastSeen));
+      list.sort((x, y) => byText(y.lastSeen, x.lastSeen));
       list.length = MAX_DESTINATIONS;
     }
   }

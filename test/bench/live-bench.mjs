@@ -117,7 +117,7 @@ async function runAt(mode, mbps, expected, withEvents = true) {
   inNs(RTR, 'ip link set lo up && ip link set veth1 up');
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'vigie-lb-'));
   const events = path.join(state, 'events.jsonl');
-  const args = ['netns', 'exec', RTR, process.execPath, '--max-semi-space-size=2', ...(process.env.CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/vprof'] : []), path.join(root, 'bin/vigie.js'), 'run', '-i', 'veth1', '--state-dir', state, '--listen', '127.0.0.1', '--port', '8099', '--commit-interval', '3600', ...(withEvents ? ['--events', events] : [])];
+  const args = ['netns', 'exec', RTR, process.execPath, `--max-semi-space-size=${process.env.SEMI ?? 2}`, ...(process.env.NODE_EXTRA ? process.env.NODE_EXTRA.split(' ') : []), ...(process.env.HEAPSNAP ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${process.env.HEAPSNAP}`] : []), ...(process.env.CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/vprof'] : []), path.join(root, 'bin/vigie.js'), 'run', '-i', 'veth1', '--state-dir', state, '--listen', '127.0.0.1', '--port', '8099', '--commit-interval', '3600', ...(withEvents ? ['--events', events] : [])];
   args.push('--capture', mode);
   if (process.env.BUFFER_MIB) args.push('--buffer-size', process.env.BUFFER_MIB);
   if (FILTER) args.push('--filter', FILTER);
@@ -138,6 +138,11 @@ async function runAt(mode, mbps, expected, withEvents = true) {
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   await sleep(3000); // the ring drains, idle flows are still live: nothing more to count
   const rssNow = rssMB(pid); // before logging in: scrypt's 32 MiB would show in the peak
+  if (process.env.SMAPS) fs.writeFileSync(process.env.SMAPS, fs.readFileSync(`/proc/${pid}/smaps`));
+  if (process.env.HEAPSNAP) {
+    process.kill(pid, 'SIGUSR2');
+    await sleep(8000);
+  }
   inNs(RTR, `curl -s -c /tmp/vigie-lb-jar -H 'Content-Type: application/json' -d '{"password":"${PASSWORD}"}' http://127.0.0.1:8099/api/session >/dev/null`);
   const status = JSON.parse(inNs(RTR, 'curl -s -b /tmp/vigie-lb-jar http://127.0.0.1:8099/api/status'));
   const rss = hwmMB(pid);
@@ -166,6 +171,7 @@ async function runAt(mode, mbps, expected, withEvents = true) {
     kernelDrops: status.capture.dropped + status.capture.interfaceDropped,
     flows: status.flowsTotal,
     liveFlows: status.flows,
+    memory: status.memory,
     devices: status.devices,
     messages: withEvents ? Object.fromEntries(Object.entries(expected).map(([k, v]) => [k, { tshark: v, vigie: got[k], missed: v - got[k] }])) : null,
   };
@@ -210,7 +216,7 @@ if (process.env.FLOWS !== '0') {
   if (!fs.existsSync(capture)) manyFlows(capture, n);
   process.stderr.write(`replaying ${n} open connections...\n`);
   const r = await runAt('control', 100, {}, false);
-  flowTable = { connections: n, liveFlows: r.liveFlows, devices: r.devices, rssMB: r.rssMB, peakRssMB: r.peakRssMB, cpuPercent: r.cpuPercent, kernelDrops: r.kernelDrops };
+  flowTable = { connections: n, memory: r.memory, liveFlows: r.liveFlows, devices: r.devices, rssMB: r.rssMB, peakRssMB: r.peakRssMB, cpuPercent: r.cpuPercent, kernelDrops: r.kernelDrops };
 }
 
 let latency = null;

@@ -1,5 +1,6 @@
 /** Device inventory: vendors, randomised MACs, every rule type, user overrides, rule files. */
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,12 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { classify, type Identity } from '../../daemon/devices/classify.js';
 import { DeviceFacts } from '../../daemon/devices/facts.js';
 import { isRandomized, ouiVendor } from '../../daemon/devices/oui.js';
+import { OuiTable } from '../../daemon/devices/oui-table.js';
 import { loadDeviceRules } from '../../daemon/devices/rules.js';
 import { cloudOf, cloudOfProtocol, loadCloudPlatforms, RuleLoadError } from '../../daemon/rules/load.js';
 import { vigie } from '../helpers/cli.js';
 import { casePath, ROOT } from '../helpers/corpus.js';
 import { eventsOf } from '../helpers/events.js';
 
+const require = createRequire(import.meta.url);
 const FIXTURE = path.join(ROOT, 'test/fixtures/rules-all-types');
 const rules = loadDeviceRules([FIXTURE]);
 const none: Identity = { mac: '00:00:00:00:00:01', ouiVendor: null, randomized: false };
@@ -29,6 +32,18 @@ describe('MAC vendors (IEEE registries through oui-data)', () => {
     expect(ouiVendor('c0:56:e3:00:00:01')).toMatch(/Hikvision/);
     // 8C:1F:64 is an MA-S block: the registration authority's own name must not be reported.
     expect(ouiVendor('8c:1f:64:ff:c0:00')).not.toBe('IEEE Registration Authority');
+  });
+  it('the compact table built into dist gives every registry entry its name, UTF-8 intact, and nothing else', () => {
+    const raw = JSON.parse(fs.readFileSync(require.resolve('oui-data'), 'utf8')) as Record<string, string>;
+    const table = new OuiTable(fs.readFileSync(path.join(ROOT, 'dist/devices/oui-table.txt')));
+    let accented = 0;
+    for (const [prefix, entry] of Object.entries(raw)) {
+      const name = entry.split('\n')[0].trim().replace(/[\t\n\r]/g, ' ');
+      expect(table.get(prefix.toUpperCase()), prefix).toBe(name);
+      if (/[^\x00-\x7f]/.test(name)) accented++;
+    }
+    expect(accented).toBeGreaterThan(0);
+    for (const missing of ['000000A', 'FFFFFF', 'G00000', '']) expect(table.get(missing), missing).toBeUndefined();
   });
   it('randomised (locally administered) MACs have no vendor', () => {
     expect(isRandomized('da:a1:19:00:00:01')).toBe(true);

@@ -14,6 +14,8 @@ import { loadConfig } from '../../daemon/config/load.js';
 import { parseAddr } from '../../daemon/decode/address.js';
 import { Geo } from '../../daemon/geo/geo.js';
 import { RangeTable } from '../../daemon/geo/range-table.js';
+import { OrgNames } from '../../daemon/geo/org-names.js';
+import { PagedOrgNames, PagedRangeTable } from '../../daemon/geo/paged.js';
 import { isMuted, type Alert } from '../../daemon/verdicts/alert.js';
 import { matches } from '../../daemon/verdicts/condition.js';
 import { EU_EEA, trustedSet } from '../../daemon/verdicts/countries.js';
@@ -129,6 +131,53 @@ describe('address data', () => {
     ]));
     expect([99, 100, 109, 110, 149, 150, 159, 160, 199, 200].map((k) => n.find(k))).toEqual([-1, 2, 2, 1, 1, 3, 3, 1, 1, -1]);
     expect(() => RangeTable.fromBuffer(buf.subarray(0, buf.length - 4))).toThrow(/bad header or size/);
+  });
+
+  it('paged tables (read on demand) answer as the in-memory ones, at every block edge, and hold little memory', () => {
+    const dir = path.resolve(path.dirname(require.resolve('../../package.json')), 'dist/geo-data');
+    let rnd = 12345;
+    const next = () => (rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0);
+    for (const f of ['country-v4.bin', 'country-v6.bin', 'asn-v4.bin', 'asn-v6.bin']) {
+      const buf = fs.readFileSync(path.join(dir, f));
+      const mem = RangeTable.fromBuffer(buf);
+      const paged = PagedRangeTable.open(path.join(dir, f));
+      expect(paged.size).toBe(mem.size);
+      const w = mem.width;
+      const starts = new Uint32Array(buf.buffer, buf.byteOffset + 12, mem.size * w);
+      const keys: [number, number][] = [[0, 0], [0xffffffff, 0xffffffff]];
+      // Each range's first key and the key before it, around block edges and at random.
+      for (let i = 0; i < mem.size; i += i % 128 === 0 ? 127 : 1 + (next() % 4000)) {
+        const hi = starts[i * w];
+        const lo = w === 2 ? starts[i * w + 1] : 0;
+        keys.push([hi, lo]);
+        if (w === 1 ? hi > 0 : lo > 0) keys.push(w === 1 ? [hi - 1, 0] : [hi, lo - 1]);
+      }
+      for (let i = 0; i < 2000; i++) keys.push([next(), next()]);
+      for (const [hi, lo] of keys) expect(paged.find(hi, lo), `${f} ${hi}:${lo}`).toBe(mem.find(hi, lo));
+      paged.close();
+    }
+    const namesBuf = fs.readFileSync(path.join(dir, 'asn-names.bin'));
+    const names = OrgNames.fromBuffer(namesBuf);
+    const pagedNames = PagedOrgNames.open(path.join(dir, 'asn-names.bin'));
+    const n = namesBuf.readUInt32LE(0);
+    for (let i = 0; i < n; i += 1 + (next() % 50)) {
+      const asn = namesBuf.readUInt32LE(4 + 4 * i);
+      expect(pagedNames.get(asn), String(asn)).toBe(names.get(asn));
+    }
+    expect(pagedNames.get(4294967295)).toBe(names.get(4294967295));
+    pagedNames.close();
+    // A truncated file is refused with its name.
+    const bad = path.join(os.tmpdir(), `vigie-bad-${process.pid}.bin`);
+    fs.writeFileSync(bad, fs.readFileSync(path.join(dir, 'country-v4.bin')).subarray(0, 1000));
+    expect(() => PagedRangeTable.open(bad)).toThrow(/vigie-bad-.*bad header or size/);
+    fs.rmSync(bad);
+    // What stays in memory: the fences and AS numbers, well under the files' 13 MB.
+    const before = process.memoryUsage().arrayBuffers;
+    const all = ['country-v4.bin', 'country-v6.bin', 'asn-v4.bin', 'asn-v6.bin'].map((f) => PagedRangeTable.open(path.join(dir, f)));
+    const on = PagedOrgNames.open(path.join(dir, 'asn-names.bin'));
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(1.5e6);
+    for (const t of all) t.close();
+    on.close();
   });
 
   it('stays small enough for a router (compact tables, a few MB)', () => {
