@@ -35,15 +35,20 @@ export class OrgNames {
   }
 
   get(asn: number): string | null {
-    const A = this.asns;
-    let lo = 0;
-    let hi = A.length - 1;
-    while (lo <= hi) {
-      const m = (lo + hi) >> 1;
-      if (A[m] === asn) return this.text.toString('utf8', this.offsets[m], this.offsets[m + 1]) || null;
-      if (A[m] < asn) lo = m + 1;
-      else hi = m - 1;
-    }
-    return null;
+    const m = indexOfAsn(this.asns, asn);
+    return m < 0 ? null : this.text.toString('utf8', this.offsets[m], this.offsets[m + 1]) || null;
   }
+}
+
+/** Where an AS number is in the sorted list, or -1. */
+export function indexOfAsn(asns: Uint32Array, asn: number): number {
+  let lo = 0;
+  let hi = asns.length - 1;
+  while (lo <= hi) {
+    const m = (lo + hi) >> 1;
+    if (asns[m] === asn) return m;
+    if (asns[m] < asn) lo = m + 1;
+    else hi = m - 1;
+  }
+  return -1;
 }

@@ -7,6 +7,8 @@
  * of range-table.ts and org-names.ts; answers are the same (tested against the in-memory tables).
  */
 import fs from 'node:fs';
+import { indexOfAsn } from './org-names.js';
+import { lastAtMost } from './range-table.js';
 
 /** Ranges per block read at each lookup: 128 keys = 512 or 1,024 bytes, one page. */
 const BLOCK = 128;
@@ -63,35 +65,13 @@ export class PagedRangeTable {
   /** The value of the range holding the key, or -1 (as RangeTable.find). */
   find(hi: number, lo = 0): number {
     const w = this.width;
-    const F = this.fences;
-    // The last block whose first key is ≤ the key.
-    let a = 0;
-    let b = F.length / w - 1;
-    let block = -1;
-    while (a <= b) {
-      const m = (a + b) >> 1;
-      const h = F[m * w];
-      if (h < hi || (h === hi && (w === 1 || F[m * w + 1] <= lo))) {
-        block = m;
-        a = m + 1;
-      } else b = m - 1;
-    }
+    // The last block whose first key is ≤ the key, then the range within it.
+    const block = lastAtMost(this.fences, this.fences.length / w, w, hi, lo);
     if (block < 0) return -1;
     const first = block * BLOCK;
     const count = Math.min(BLOCK, this.size - first);
     readExactly(this.fd, this.scratch, count * 4 * w, 12 + first * 4 * w, this.file);
-    const K = this.keys;
-    let best = 0;
-    a = 0;
-    b = count - 1;
-    while (a <= b) {
-      const m = (a + b) >> 1;
-      const h = K[m * w];
-      if (h < hi || (h === hi && (w === 1 || K[m * w + 1] <= lo))) {
-        best = m;
-        a = m + 1;
-      } else b = m - 1;
-    }
+    const best = lastAtMost(this.keys, count, w, hi, lo);
     const at = 12 + 4 * this.size * w + (first + best) * this.valueBytes;
     readExactly(this.fd, this.scratch, this.valueBytes, at, this.file);
     const v = this.valueBytes === 2 ? this.scratch.readUInt16LE(0) : this.scratch.readUInt32LE(0);
@@ -142,21 +122,12 @@ export class PagedOrgNames {
   }
 
   get(asn: number): string | null {
-    const A = this.asns;
-    let lo = 0;
-    let hi = A.length - 1;
-    while (lo <= hi) {
-      const m = (lo + hi) >> 1;
-      if (A[m] === asn) {
-        const len = this.offsets[m + 1] - this.offsets[m];
-        if (len === 0) return null;
-        readExactly(this.fd, this.scratch, len, this.textAt + this.offsets[m], this.file);
-        return this.scratch.toString('utf8', 0, len);
-      }
-      if (A[m] < asn) lo = m + 1;
-      else hi = m - 1;
-    }
-    return null;
+    const m = indexOfAsn(this.asns, asn);
+    if (m < 0) return null;
+    const len = this.offsets[m + 1] - this.offsets[m];
+    if (len === 0) return null;
+    readExactly(this.fd, this.scratch, len, this.textAt + this.offsets[m], this.file);
+    return this.scratch.toString('utf8', 0, len);
   }
 
   close(): void {

@@ -83,31 +83,29 @@ export class RangeTable {
 
   /** The value of the range holding the key, or -1. */
   find(hi: number, lo = 0): number {
-    const S = this.starts;
-    let a = 0;
-    let b = this.values.length - 1;
-    let best = -1;
-    if (this.width === 1) {
-      while (a <= b) {
-        const m = (a + b) >> 1;
-        if (S[m] <= hi) {
-          best = m;
-          a = m + 1;
-        } else b = m - 1;
-      }
-    } else {
-      while (a <= b) {
-        const m = (a + b) >> 1;
-        const h = S[2 * m];
-        if (h < hi || (h === hi && S[2 * m + 1] <= lo)) {
-          best = m;
-          a = m + 1;
-        } else b = m - 1;
-      }
-    }
+    const best = lastAtMost(this.starts, this.values.length, this.width, hi, lo);
     const v = best < 0 ? 0 : this.values[best];
     return v === 0 ? -1 : v;
   }
+}
+
+/**
+ * The index of the last of `count` sorted keys (one or two words each) that is ≤ (hi, lo),
+ * or -1: the search of every range table, in memory or paged.
+ */
+export function lastAtMost(keys: Uint32Array, count: number, width: 1 | 2, hi: number, lo: number): number {
+  let a = 0;
+  let b = count - 1;
+  let best = -1;
+  while (a <= b) {
+    const m = (a + b) >> 1;
+    const h = keys[m * width];
+    if (h < hi || (h === hi && (width === 1 || keys[m * width + 1] <= lo))) {
+      best = m;
+      a = m + 1;
+    } else b = m - 1;
+  }
+  return best;
 }
 
 function pad4(n: number): number {

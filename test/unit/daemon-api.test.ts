@@ -45,6 +45,25 @@ describe('daemon API', () => {
     return { status: res.status, cookie: (res.headers.get('set-cookie') ?? '').split(';')[0], headers: res.headers };
   };
 
+  /** The live feed from `since` on, until a message of type `until` arrives. */
+  const liveUntil = async (since: number, until: string): Promise<{ type: string; seq?: number }[]> => {
+    const messages: { type: string; seq?: number }[] = [];
+    const ws = new WebSocket(base.replace('http', 'ws') + `api/live?since=${since}`, { headers: { Cookie: cookie }, origin: base.replace(/\/$/, '') });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.on('message', (b) => {
+          messages.push(JSON.parse(b.toString()));
+          if (messages.some((m) => m.type === until)) resolve();
+        });
+        ws.on('error', reject);
+        setTimeout(() => reject(new Error(`no ${until}: ${JSON.stringify(messages)}`)), 5000);
+      });
+    } finally {
+      ws.close();
+    }
+    return messages;
+  };
+
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigie-api-'));
     d = await Daemon.start({ read: casePath('peafowl/mqtt-1'), speed: 0, filter: '', stateDir: dir, listen: '127.0.0.1', port: 0, rules: [], homeCountry: 'FR', commitInterval: 3600, uiDir: null, env: { VIGIE_ADMIN_PASSWORD: PASSWORD }, log: (m) => logs.push(m) });
@@ -221,32 +240,12 @@ describe('daemon API', () => {
   });
 
   it('tells a client whose sequence number is ahead (the daemon restarted) to fetch again', async () => {
-    const messages: { type: string; seq?: number }[] = [];
-    const ws = new WebSocket(base.replace('http', 'ws') + 'api/live?since=999999', { headers: { Cookie: cookie }, origin: base.replace(/\/$/, '') });
-    await new Promise<void>((resolve, reject) => {
-      ws.on('message', (b) => {
-        messages.push(JSON.parse(b.toString()));
-        if (messages.some((m) => m.type === 'resync')) resolve();
-      });
-      ws.on('error', reject);
-      setTimeout(() => reject(new Error(`no resync: ${JSON.stringify(messages)}`)), 5000);
-    });
-    ws.close();
+    const messages = await liveUntil(999999, 'resync');
     expect(messages.map((m) => m.type)).toEqual(['hello', 'resync']);
   });
 
   it('replays what a reconnecting WebSocket missed', async () => {
-    const messages: { type: string; seq?: number }[] = [];
-    const ws = new WebSocket(base.replace('http', 'ws') + 'api/live?since=0', { headers: { Cookie: cookie }, origin: base.replace(/\/$/, '') });
-    await new Promise<void>((resolve, reject) => {
-      ws.on('message', (b) => {
-        messages.push(JSON.parse(b.toString()));
-        if (messages.some((m) => m.type === 'alert')) resolve();
-      });
-      ws.on('error', reject);
-      setTimeout(() => reject(new Error(`no alert replayed: ${JSON.stringify(messages)}`)), 5000);
-    });
-    ws.close();
+    const messages = await liveUntil(0, 'alert');
     expect(messages[0].type).toBe('hello');
     const seqs = messages.filter((m) => m.seq !== undefined && m.type !== 'hello').map((m) => m.seq!);
     expect(seqs[0]).toBe(1);
