@@ -118,6 +118,17 @@ export class Engine implements PacketSink {
     this.verdicts!.flow(record, d, ts);
   }
 
+  /** The device's flows still open, as records (for the API: what it is doing now). */
+  openFlows(d: Device): FlowRecord[] {
+    const f = this.flows;
+    const out: FlowRecord[] = [];
+    for (const slot of f.slots()) {
+      if (f.device[slot] < 0 || this.devices.get(f.device[slot]) !== d) continue;
+      out.push(flowRecord(f, slot, 'end', d, this.protocols.peek(slot), this.resolved.get(slot) ?? null));
+    }
+    return out;
+  }
+
   packet(link: number, buf: Buffer, off: number, caplen: number, wirelen: number, ts: number): void {
     if (ts < this.firstTs) this.firstTs = ts;
     if (ts > this.lastTs) this.lastTs = ts;

@@ -22,8 +22,8 @@ import { LiveHub } from '../server/live.js';
 import { Metrics } from '../server/metrics.js';
 import { apiRoutes } from '../server/routes.js';
 import { Store } from '../store/store.js';
-import { recordFlow } from '../store/traffic.js';
-import type { AlertView, CountryTraffic, DeviceView, Overview, Status } from '../server/api-types.js';
+import { flowSides, recordFlow } from '../store/traffic.js';
+import type { AlertView, CountryTraffic, DestinationView, DeviceView, Overview, Status } from '../server/api-types.js';
 import type { Alert, Mute } from '../verdicts/alert.js';
 import { trustedSet } from '../verdicts/countries.js';
 import { type Severity, severityRank, SEVERITIES } from '../verdicts/rules.js';
@@ -321,6 +321,30 @@ export class Daemon {
     if (!list) this.recent.set(r.device, (list = []));
     list.push(JSON.stringify(r));
     if (list.length > RECENT_FLOWS) list.shift();
+  }
+
+  /** Where the device sends data: the destinations kept, with its open connections added. */
+  destinations(mac: string): DestinationView[] {
+    const out = new Map<string, DestinationView>((this.store.data.destinations[mac] ?? []).map((x) => [x.key, { ...x, live: false }]));
+    const d = this.engine.devices.byKey(mac);
+    for (const r of d ? this.engine.openFlows(d) : []) {
+      if (!r.internet) continue;
+      const { up, down, remote, key } = flowSides(r);
+      let x = out.get(key);
+      if (!x) {
+        const geo = this.config.verdicts!.geo.lookup(remote.ip);
+        out.set(key, (x = { key, ip: remote.ip, port: remote.port, hostname: r.hostname, country: geo.country, org: geo.org, app: r.app, encrypted: r.encrypted, up: 0, down: 0, flows: 0, firstSeen: r.firstSeen, lastSeen: r.lastSeen, live: true }));
+      }
+      x.live = true;
+      x.up += up;
+      x.down += down;
+      x.flows++;
+      if (r.app) x.app = r.app;
+      if (r.encrypted !== null) x.encrypted = r.encrypted;
+      if (r.lastSeen > x.lastSeen) x.lastSeen = r.lastSeen;
+      if (r.firstSeen < x.firstSeen) x.firstSeen = r.firstSeen;
+    }
+    return [...out.values()].sort((a, b) => b.up + b.down - (a.up + a.down));
   }
 
   recentFlows(mac: string): FlowRecord[] {

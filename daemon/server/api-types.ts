@@ -26,6 +26,12 @@ export interface DeviceView {
   lastSeen: string;
 }
 
+/** A destination as the API gives it: what the store kept, plus the connections still open. */
+export interface DestinationView extends Destination {
+  /** A connection to it is open now (its bytes so far are included). */
+  live: boolean;
+}
+
 export interface AlertView extends Alert {
   acknowledged: string | null;
 }

@@ -62,8 +62,7 @@ export function apiRoutes(d: Daemon): Route[] {
     route('GET', `/api/devices/${MAC}/destinations`, (r) => {
       const v = device(r.params[0]);
       if (v.personal && !v.history) return { kept: false, reason: 'personal device: only counters are kept (opt in with history: true)', destinations: [] };
-      const list = d.store.data.destinations[v.mac ?? v.id] ?? [];
-      return { kept: true, destinations: [...list].sort((a, b) => b.up + b.down - (a.up + a.down)) };
+      return { kept: true, destinations: d.destinations(v.mac ?? v.id) };
     }),
     route('GET', `/api/devices/${MAC}/traffic`, (r) => {
       const v = device(r.params[0]);

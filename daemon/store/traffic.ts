@@ -28,12 +28,17 @@ function add(map: Record<string, [number, number]>, key: string, up: number, dow
   v[1] += down;
 }
 
-/** Adds an ended flow of a LAN device to the store. `detailed`: keep where it went. */
-export function recordFlow(data: StoreData, mac: string, r: FlowRecord, place: FlowPlace, detailed: boolean): void {
+/** Bytes the device sent and received in a flow, and the far end (host name and port). */
+export function flowSides(r: FlowRecord): { up: number; down: number; remote: FlowRecord['orig']; key: string } {
   const upSide = r.deviceSide === 'resp' ? r.counters.resp : r.counters.orig;
   const downSide = r.deviceSide === 'resp' ? r.counters.orig : r.counters.resp;
-  const up = upSide.bytes;
-  const down = downSide.bytes;
+  const remote = r.deviceSide === 'resp' ? r.orig : r.resp;
+  return { up: upSide.bytes, down: downSide.bytes, remote, key: `${r.hostname ?? remote.ip}:${remote.port}` };
+}
+
+/** Adds an ended flow of a LAN device to the store. `detailed`: keep where it went. */
+export function recordFlow(data: StoreData, mac: string, r: FlowRecord, place: FlowPlace, detailed: boolean): void {
+  const { up, down, remote, key } = flowSides(r);
   const hour = `${r.lastSeen.slice(0, 13)}:00:00Z`;
   const hours = data.aggregates[mac] ?? (data.aggregates[mac] = []);
   let b: HourBucket | undefined = hours[hours.length - 1];
@@ -55,8 +60,6 @@ export function recordFlow(data: StoreData, mac: string, r: FlowRecord, place: F
     add(by.org, place.org ?? 'unknown', up, down);
     add(by.app, r.app ?? r.proto, up, down);
   } else return;
-  const remote = r.deviceSide === 'resp' ? r.orig : r.resp;
-  const key = `${r.hostname ?? remote.ip}:${remote.port}`;
   const list = data.destinations[mac] ?? (data.destinations[mac] = []);
   let d: Destination | undefined = list.find((x) => x.key === key);
   if (!d) {

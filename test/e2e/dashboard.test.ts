@@ -215,6 +215,10 @@ describe.skipIf(!ready)('the dashboard in Chromium against vigie run --read', ()
     expect(evidence).toContain('oui-dahua');
     expect(evidence).toMatch(/Dahua/);
     expect(evidence).toMatch(/IPC-HFW1230S/);
+    // Its MQTT session is still open (the replay is running): listed already, marked open now.
+    const broker = page.locator('[data-testid=destinations] tr', { hasText: 'mqtt.example-iot.com' });
+    await broker.waitFor();
+    expect(await broker.innerText()).toMatch(/open now[\s\S]*China[\s\S]*mqtt[\s\S]*no/);
   });
 
   it('receives a new alert and a new device live, within a second, without a reload', async () => {

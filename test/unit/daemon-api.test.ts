@@ -150,6 +150,7 @@ describe('daemon API', () => {
     // peafowl/mqtt-1: a cleartext MQTT session to 198.41.30.241 (CA in the bundled geo data).
     const dest = (await api('/api/devices/28:cf:e9:21:14:8f/destinations')).body.destinations as { country: string; up: number; down: number; encrypted: boolean }[];
     const country = dest[0].country;
+    expect(dest.every((x) => (x as unknown as { live: boolean }).live === false)).toBe(true); // the replay ended every flow
     const c = (o.countries as { country: string; up: number; down: number; cleartextUp: number; cleartextDown: number; devices: number }[]).find((x) => x.country === country)!;
     const expected = dest.filter((x) => x.country === country);
     expect(c.up).toBe(expected.reduce((s, x) => s + x.up, 0));

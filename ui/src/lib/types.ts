@@ -3,6 +3,7 @@ export type {
   AlertView,
   CountryTraffic,
   Destination,
+  DestinationView,
   DeviceRecord,
   DeviceView,
   FlowRecord,
