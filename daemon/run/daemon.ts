@@ -22,7 +22,7 @@ import { LiveHub } from '../server/live.js';
 import { Metrics } from '../server/metrics.js';
 import { apiRoutes } from '../server/routes.js';
 import { Store } from '../store/store.js';
-import { flowSides, recordFlow } from '../store/traffic.js';
+import { addToDestination, flowSides, newDestination, recordFlow } from '../store/traffic.js';
 import type { AlertView, CountryTraffic, DestinationView, DeviceView, Overview, Status } from '../server/api-types.js';
 import type { Alert, Mute } from '../verdicts/alert.js';
 import { trustedSet } from '../verdicts/countries.js';
@@ -333,16 +333,10 @@ export class Daemon {
       let x = out.get(key);
       if (!x) {
         const geo = this.config.verdicts!.geo.lookup(remote.ip);
-        out.set(key, (x = { key, ip: remote.ip, port: remote.port, hostname: r.hostname, country: geo.country, org: geo.org, app: r.app, encrypted: r.encrypted, up: 0, down: 0, flows: 0, firstSeen: r.firstSeen, lastSeen: r.lastSeen, live: true }));
+        out.set(key, (x = { ...newDestination(r, { country: geo.country, org: geo.org }), live: true }));
       }
       x.live = true;
-      x.up += up;
-      x.down += down;
-      x.flows++;
-      if (r.app) x.app = r.app;
-      if (r.encrypted !== null) x.encrypted = r.encrypted;
-      if (r.lastSeen > x.lastSeen) x.lastSeen = r.lastSeen;
-      if (r.firstSeen < x.firstSeen) x.firstSeen = r.firstSeen;
+      addToDestination(x, r, up, down);
     }
     return [...out.values()].sort((a, b) => b.up + b.down - (a.up + a.down));
   }

@@ -38,7 +38,7 @@ export function flowSides(r: FlowRecord): { up: number; down: number; remote: Fl
 
 /** Adds an ended flow of a LAN device to the store. `detailed`: keep where it went. */
 export function recordFlow(data: StoreData, mac: string, r: FlowRecord, place: FlowPlace, detailed: boolean): void {
-  const { up, down, remote, key } = flowSides(r);
+  const { up, down, key } = flowSides(r);
   const hour = `${r.lastSeen.slice(0, 13)}:00:00Z`;
   const hours = data.aggregates[mac] ?? (data.aggregates[mac] = []);
   let b: HourBucket | undefined = hours[hours.length - 1];
@@ -63,18 +63,30 @@ export function recordFlow(data: StoreData, mac: string, r: FlowRecord, place: F
   const list = data.destinations[mac] ?? (data.destinations[mac] = []);
   let d: Destination | undefined = list.find((x) => x.key === key);
   if (!d) {
-    d = { key, ip: remote.ip, port: remote.port, hostname: r.hostname, country: place.country, org: place.org, app: r.app, encrypted: r.encrypted, up: 0, down: 0, flows: 0, firstSeen: r.firstSeen, lastSeen: r.lastSeen };
+    d = newDestination(r, place);
     list.push(d);
     if (list.length > MAX_DESTINATIONS) {
       list.sort((x, y) => byText(y.lastSeen, x.lastSeen));
       list.length = MAX_DESTINATIONS;
     }
   }
-  d.ip = remote.ip;
+  addToDestination(d, r, up, down);
+}
+
+/** A destination not seen before, as a flow to it shows it (bytes are added by addToDestination). */
+export function newDestination(r: FlowRecord, place: FlowPlace): Destination {
+  const { remote, key } = flowSides(r);
+  return { key, ip: remote.ip, port: remote.port, hostname: r.hostname, country: place.country, org: place.org, app: r.app, encrypted: r.encrypted, up: 0, down: 0, flows: 0, firstSeen: r.firstSeen, lastSeen: r.lastSeen };
+}
+
+/** One more flow to a destination: its bytes, what it was, when. */
+export function addToDestination(d: Destination, r: FlowRecord, up: number, down: number): void {
+  d.ip = flowSides(r).remote.ip;
   d.up += up;
   d.down += down;
   d.flows++;
   if (r.app) d.app = r.app;
   if (r.encrypted !== null) d.encrypted = r.encrypted;
   if (r.lastSeen > d.lastSeen) d.lastSeen = r.lastSeen;
+  if (r.firstSeen < d.firstSeen) d.firstSeen = r.firstSeen;
 }
