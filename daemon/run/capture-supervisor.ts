@@ -76,7 +76,19 @@ export class CaptureSupervisor {
   /** Opens the capture now (throws if it cannot: a wrong name must be said at start). */
   start(): void {
     this.openNow();
-    this.timer = setInterval(() => this.watch(), 1000);
+    this.schedule();
+  }
+
+  /**
+   * Looks every second while capturing, four times a second while the capture is closed: the
+   * packets of a device reconnecting right after a bridge rebuild (its MQTT CONNECT) come within
+   * the first second.
+   */
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      this.watch();
+      if (this.timer) this.schedule();
+    }, this.capture?.open ? 1000 : 250);
     this.timer.unref();
   }
 
@@ -187,7 +199,7 @@ export class CaptureSupervisor {
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.retire();
   }
