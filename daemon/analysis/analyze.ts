@@ -88,7 +88,7 @@ export function buildReport(read: CaptureReadResult, engine: Engine, flows: Flow
       icmpv6: st.icmpv6,
       otherL4: st.otherL4,
     },
-    flows: { total: engine.flows.created, expired: engine.flows.expired, evicted: engine.flows.evicted, maxLive: engine.flows.maxCount },
+    flows: { total: engine.flows.created, expired: engine.flows.expired, evicted: engine.flows.evicted, reused: engine.flows.reused, maxLive: engine.flows.maxCount },
     devices: { total: engine.devices.size + engine.devices.evicted, evicted: engine.devices.evicted },
     reassembly: {
       depth: engine.config.streamDepth,

@@ -33,7 +33,8 @@ export const enum TimeoutClass {
   Established = 3,
 }
 
-export type EndReason = 'idle' | 'evicted' | 'end';
+/** `reused`: a new connection (a SYN) on the same addresses and ports ended the previous one. */
+export type EndReason = 'idle' | 'evicted' | 'end' | 'reused';
 
 export interface FlowTimeouts {
   /** TCP after FIN from both sides or RST. */
@@ -111,6 +112,8 @@ export class FlowTable {
   readonly vlanOuter: Int16Array;
 
   private readonly tclass: Uint8Array;
+  /** The originator's initial sequence number, once its SYN was seen. */
+  private readonly isn: Uint32Array;
   private readonly prev: Int32Array;
   private readonly next: Int32Array;
   private readonly heads = new Int32Array(4).fill(-1);
@@ -129,6 +132,8 @@ export class FlowTable {
   created = 0;
   expired = 0;
   evicted = 0;
+  /** TCP flows ended by a new connection on the same addresses and ports. */
+  reused = 0;
   /** Direction of the last looked-up packet: 0 originator to responder, 1 the reverse. */
   lastDir = 0;
   /** Whether the last lookup created the flow. */
@@ -156,6 +161,7 @@ export class FlowTable {
     this.seqSpan = opts.sequenceVolumes ? new Float64Array(n * 2) : null;
     this.seqSet = opts.sequenceVolumes ? new Uint8Array(n * 2) : null;
     this.tcpFlags = new Uint8Array(n * 2);
+    this.isn = new Uint32Array(n);
     this.first = new Float64Array(n);
     this.last = new Float64Array(n);
     this.tcpState = new Uint8Array(n);
@@ -232,6 +238,12 @@ export class FlowTable {
       }
       i = (i + 1) & mask;
     }
+    if (slot >= 0 && proto === Proto.Tcp && (pkt.tcpFlags & (TcpFlag.Syn | TcpFlag.Ack)) === TcpFlag.Syn && this.isReuse(slot, srcIsA, pkt.seq)) {
+      // The old connection ends here; the SYN starts the new one in a fresh slot.
+      this.reused++;
+      this.remove(slot, 'reused');
+      slot = -1;
+    }
 
     const ts = pkt.ts;
     let dir: number;
@@ -295,6 +307,7 @@ export class FlowTable {
     this.payloadBytes[kd] += pkt.payloadLen + pkt.payloadMissing;
     this.last[slot] = ts;
     if (proto === Proto.Tcp) {
+      if (dir === 0 && (pkt.tcpFlags & (TcpFlag.Syn | TcpFlag.Ack)) === TcpFlag.Syn) this.isn[slot] = pkt.seq;
       this.tcpFlags[kd] |= pkt.tcpFlags;
       this.tcpTransition(slot, dir, pkt.tcpFlags, pkt.payloadLen);
       if (this.seqSet) this.sequence(kd, pkt);
@@ -331,6 +344,21 @@ export class FlowTable {
     this.payloadBytes[kd] += unseen;
     this.bytes[kd] += unseen + segments * SEGMENT_HEADERS;
     this.packets[kd] += segments;
+  }
+
+  /**
+   * Whether a SYN (without ACK) on an existing TCP flow opens a new connection on the same ports,
+   * as Zeek decides (TCPSessionAdapter::IsReuse): the old one is closed or reset; or its
+   * originator's SYN carried another initial sequence number (a device that rebooted and
+   * reconnected from the same port: RFC 9293 §3.4.1 makes ISNs differ); or the flow was past its
+   * handshake without one seen from this sender. A retransmitted SYN (same ISN) is not a reuse.
+   */
+  private isReuse(slot: number, srcIsA: boolean, seq: number): boolean {
+    const st = this.tcpState[slot];
+    if (st === TcpState.Closed || st === TcpState.Reset) return true;
+    const fromOrig = srcIsA === (this.origIsA[slot] === 1);
+    if (fromOrig && this.tcpFlags[slot * 2] & TcpFlag.Syn) return (seq >>> 0) !== this.isn[slot];
+    return st === TcpState.Established || st === TcpState.Midstream || st === TcpState.Closing;
   }
 
   /** Who opened the flow: the sender of this first packet, unless the packet says otherwise. */

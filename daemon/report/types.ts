@@ -40,7 +40,7 @@ export interface CaptureSummary {
     icmpv6: number;
     otherL4: number;
   };
-  flows: { total: number; expired: number; evicted: number; maxLive: number };
+  flows: { total: number; expired: number; evicted: number; reused: number; maxLive: number };
   devices: { total: number; evicted: number };
   reassembly: {
     depth: number;
@@ -118,7 +118,7 @@ export interface FlowRecord {
   lastSeen: string;
   duration: number;
   tcp: { state: string; origFlags: string; respFlags: string } | null;
-  endReason: 'idle' | 'evicted' | 'end';
+  endReason: 'idle' | 'evicted' | 'end' | 'reused';
   app: string | null;
   encrypted: boolean | null;
   /** What the protocol stage learnt, by protocol (see analysis.schema.json). */

@@ -9,6 +9,7 @@ export interface PacketSpec {
   dport?: number;
   proto?: number;
   flags?: number;
+  seq?: number;
   ts?: number;
   len?: number;
   payloadLen?: number;
@@ -28,6 +29,7 @@ export function packet(spec: PacketSpec, into = new Packet()): Packet {
   into.srcPort = spec.sport ?? 0;
   into.dstPort = spec.dport ?? 0;
   into.tcpFlags = spec.flags ?? 0;
+  into.seq = spec.seq ?? 0;
   into.payloadLen = spec.payloadLen ?? 0;
   into.srcMac = spec.srcMac ?? -1;
   into.dstMac = spec.dstMac ?? -1;

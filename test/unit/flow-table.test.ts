@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Proto, TcpFlag } from '../../daemon/decode/packet.js';
+import { Packet, Proto, TcpFlag } from '../../daemon/decode/packet.js';
 import { type EndReason, FlowTable, TCP_STATE_NAMES } from '../../daemon/flows/flow-table.js';
 import { packet } from '../helpers/packets.js';
 
@@ -85,6 +85,78 @@ describe('flow table', () => {
       t.packet(p, 1024 + (i & 0xffff) % 60000, 53);
       expect(t.lastNew).toBe(false);
     }
+  });
+
+  describe('a new connection on the same addresses and ports (as Zeek decides connection reuse)', () => {
+    const CAM = '192.168.1.30';
+    const BROKER = '203.0.113.10';
+    const syn = (seq: number, ts = 0) => packet({ src: CAM, dst: BROKER, sport: 40000, dport: 1883, flags: TcpFlag.Syn, seq, ts }, new Packet());
+    const from = (src: string, flags: number, seq = 0) =>
+      src === CAM ? packet({ src: CAM, dst: BROKER, sport: 40000, dport: 1883, flags, seq }, new Packet()) : packet({ src: BROKER, dst: CAM, sport: 1883, dport: 40000, flags, seq }, new Packet());
+    const open = (t: FlowTable, isn: number) => {
+      const s = t.packet(syn(isn), 40000, 1883);
+      t.packet(from(BROKER, TcpFlag.Syn | TcpFlag.Ack, 7), 1883, 40000);
+      t.packet(from(CAM, TcpFlag.Ack, isn + 1), 40000, 1883);
+      return s;
+    };
+
+    it('a SYN after the connection closed starts a new flow and ends the old one as reused', () => {
+      const ended: { slot: number; reason: EndReason }[] = [];
+      const t = table(16, ended);
+      const first = open(t, 1000);
+      t.packet(from(CAM, TcpFlag.Fin | TcpFlag.Ack, 1001), 40000, 1883);
+      t.packet(from(BROKER, TcpFlag.Fin | TcpFlag.Ack, 8), 1883, 40000);
+      expect(TCP_STATE_NAMES[t.tcpState[first]]).toBe('closed');
+      const serial = t.serial[first];
+      const second = t.packet(syn(1000), 40000, 1883); // even with the same ISN, as Zeek
+      expect([t.lastNew, t.lastDir, t.count, t.reused]).toEqual([true, 0, 1, 1]);
+      expect(ended).toEqual([{ slot: first, reason: 'reused' }]);
+      expect(t.serial[second]).toBeGreaterThan(serial);
+      expect(TCP_STATE_NAMES[t.tcpState[second]]).toBe('syn_sent');
+      expect(t.packets[second * 2]).toBe(1);
+    });
+
+    it('a SYN with another ISN on a connection never closed (a device rebooted) starts a new flow', () => {
+      const ended: { slot: number; reason: EndReason }[] = [];
+      const t = table(16, ended);
+      const first = open(t, 1000);
+      t.packet(from(CAM, TcpFlag.Ack | TcpFlag.Psh, 1001), 40000, 1883);
+      t.packet(syn(555_000), 40000, 1883);
+      expect([t.lastNew, t.reused, ended]).toEqual([true, 1, [{ slot: first, reason: 'reused' }]]);
+    });
+
+    it('a SYN after a reset starts a new flow', () => {
+      const ended: { slot: number; reason: EndReason }[] = [];
+      const t = table(16, ended);
+      const first = open(t, 1000);
+      t.packet(from(BROKER, TcpFlag.Rst, 8), 1883, 40000);
+      t.packet(syn(1000), 40000, 1883);
+      expect([t.lastNew, ended]).toEqual([true, [{ slot: first, reason: 'reused' }]]);
+    });
+
+    it('a SYN picked up after a mid-stream flow starts a new flow', () => {
+      const t = table(16);
+      t.packet(from(CAM, TcpFlag.Ack | TcpFlag.Psh, 5000), 40000, 1883);
+      t.packet(from(BROKER, TcpFlag.Ack | TcpFlag.Psh, 9000), 1883, 40000);
+      t.packet(syn(1), 40000, 1883);
+      expect([t.lastNew, t.reused]).toEqual([true, 1]);
+    });
+
+    it('a retransmitted SYN (same ISN), a late SYN of the open connection and a simultaneous open are not new connections', () => {
+      const ended: { slot: number; reason: EndReason }[] = [];
+      const t = table(16, ended);
+      const s = t.packet(syn(1000), 40000, 1883);
+      t.packet(syn(1000, 1), 40000, 1883);
+      expect([t.lastNew, t.packets[s * 2]]).toEqual([false, 2]);
+      t.packet(from(BROKER, TcpFlag.Syn | TcpFlag.Ack, 7), 1883, 40000);
+      t.packet(from(CAM, TcpFlag.Ack, 1001), 40000, 1883);
+      t.packet(syn(1000, 2), 40000, 1883);
+      expect([t.lastNew, t.reused, ended]).toEqual([false, 0, []]);
+      const u = table(16);
+      const a = u.packet(syn(1000), 40000, 1883);
+      u.packet(from(BROKER, TcpFlag.Syn, 7), 1883, 40000); // both ends open at once (RFC 9293 §3.5)
+      expect([u.lastNew, u.count, TCP_STATE_NAMES[u.tcpState[a]]]).toEqual([false, 1, 'syn_sent']);
+    });
   });
 
   it('agrees with a simple model on any sequence of packets, with and without eviction', () => {
