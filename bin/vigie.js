@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // Runs the compiled CLI. `npm install` builds dist/ (the `prepare` script); routers run plain Node.
 //
-// V8's default young generation (16 MiB semi-spaces) costs a router about 40 MB of RSS and makes
-// this workload slower, not faster (measured by `npm run bench`). The flag can only be given at
-// start-up, so the CLI starts itself once more with it unless Node already has one (NODE_OPTIONS,
-// or a service manager that passes it, as the OpenWrt init script does).
+// The daemon's V8 flags (node-flags.js) can only be given at start-up: the CLI starts itself once
+// more with them unless Node already has them (NODE_OPTIONS, or a service manager that passes
+// them, as the systemd unit and the OpenWrt init script do).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from './node-flags.js';
 
 const entry = new URL('../dist/cli/index.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
@@ -18,7 +18,7 @@ const flagged = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(
 if (flagged || process.env.VIGIE_NO_REEXEC) {
   await import(entry.href);
 } else {
-  const child = spawn(process.execPath, ['--max-semi-space-size=2', ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => {
     if (signal) process.kill(process.pid, signal);

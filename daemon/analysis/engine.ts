@@ -303,10 +303,10 @@ export class Engine implements PacketSink {
     if (d) {
       const up = f.locality[slot] & 4 ? 1 : 0;
       d.flows++;
-      d.packetsUp += f.packets[slot * 2 + up];
-      d.packetsDown += f.packets[slot * 2 + (up ^ 1)];
-      d.bytesUp += f.bytes[slot * 2 + up];
-      d.bytesDown += f.bytes[slot * 2 + (up ^ 1)];
+      d.packetsUp += f.packets.get(slot * 2 + up);
+      d.packetsDown += f.packets.get(slot * 2 + (up ^ 1));
+      d.bytesUp += f.bytes.get(slot * 2 + up);
+      d.bytesDown += f.bytes.get(slot * 2 + (up ^ 1));
       if (f.last[slot] > d.lastSeen) d.lastSeen = f.last[slot];
     }
     if (!d && !this.hooks.flowEnded) return;

@@ -75,8 +75,8 @@ export function flowRecord(f: FlowTable, slot: number, reason: EndReason, device
     hostnameSource: hostSource,
     deviceSide,
     counters: {
-      orig: { packets: f.packets[k], bytes: f.bytes[k], payloadBytes: f.payloadBytes[k] },
-      resp: { packets: f.packets[k + 1], bytes: f.bytes[k + 1], payloadBytes: f.payloadBytes[k + 1] },
+      orig: { packets: f.packets.get(k), bytes: f.bytes.get(k), payloadBytes: f.payloadBytes.get(k) },
+      resp: { packets: f.packets.get(k + 1), bytes: f.bytes.get(k + 1), payloadBytes: f.payloadBytes.get(k + 1) },
     },
     firstSeen: isoTime(f.first[slot]),
     lastSeen: isoTime(f.last[slot]),

@@ -10,6 +10,7 @@
  * only ever looks at the tails, and under pressure the least recently seen flow is evicted. The
  * table never grows past `maxFlows`; evictions are counted.
  */
+import { WideCounters } from './wide-counters.js';
 import { type Packet, Proto, TcpFlag } from '../decode/packet.js';
 
 export const enum TcpState {
@@ -88,12 +89,13 @@ export class FlowTable {
   /** 1 when the originator (the side that opened the flow) is endpoint A. */
   readonly origIsA: Uint8Array;
   // Per direction, at slot*2 + dir (dir 0: originator to responder).
-  readonly packets: Float64Array;
-  readonly bytes: Float64Array;
-  readonly payloadBytes: Float64Array;
+  /** Per direction (slot * 2 + dir): packets, wire bytes, payload bytes. */
+  readonly packets: WideCounters;
+  readonly bytes: WideCounters;
+  readonly payloadBytes: WideCounters;
   /** Sequence accounting (sequenceVolumes): highest sequence end per direction, span beyond it. */
   private readonly seqHigh: Uint32Array | null;
-  private readonly seqSpan: Float64Array | null;
+  private readonly seqSpan: WideCounters | null;
   private readonly seqSet: Uint8Array | null;
   readonly tcpFlags: Uint8Array;
   // Per flow.
@@ -154,11 +156,11 @@ export class FlowTable {
     this.ipVersion = new Uint8Array(n);
     this.hash = new Uint32Array(n);
     this.origIsA = new Uint8Array(n);
-    this.packets = new Float64Array(n * 2);
-    this.bytes = new Float64Array(n * 2);
-    this.payloadBytes = new Float64Array(n * 2);
+    this.packets = new WideCounters(n * 2);
+    this.bytes = new WideCounters(n * 2);
+    this.payloadBytes = new WideCounters(n * 2);
     this.seqHigh = opts.sequenceVolumes ? new Uint32Array(n * 2) : null;
-    this.seqSpan = opts.sequenceVolumes ? new Float64Array(n * 2) : null;
+    this.seqSpan = opts.sequenceVolumes ? new WideCounters(n * 2) : null;
     this.seqSet = opts.sequenceVolumes ? new Uint8Array(n * 2) : null;
     this.tcpFlags = new Uint8Array(n * 2);
     this.isn = new Uint32Array(n);
@@ -268,9 +270,9 @@ export class FlowTable {
       this.origMac[slot] = senderIsOrig ? pkt.srcMac : pkt.dstMac;
       this.respMac[slot] = senderIsOrig ? pkt.dstMac : pkt.srcMac;
       const k2 = slot * 2;
-      this.packets[k2] = 0; this.packets[k2 + 1] = 0;
-      this.bytes[k2] = 0; this.bytes[k2 + 1] = 0;
-      this.payloadBytes[k2] = 0; this.payloadBytes[k2 + 1] = 0;
+      this.packets.clear(k2); this.packets.clear(k2 + 1);
+      this.bytes.clear(k2); this.bytes.clear(k2 + 1);
+      this.payloadBytes.clear(k2); this.payloadBytes.clear(k2 + 1);
       if (this.seqSet) {
         this.seqSet[k2] = 0; this.seqSet[k2 + 1] = 0;
       }
@@ -302,9 +304,9 @@ export class FlowTable {
       }
     }
     const kd = slot * 2 + dir;
-    this.packets[kd]++;
-    this.bytes[kd] += pkt.wirelen;
-    this.payloadBytes[kd] += pkt.payloadLen + pkt.payloadMissing;
+    this.packets.add(kd, 1);
+    this.bytes.add(kd, pkt.wirelen);
+    this.payloadBytes.add(kd, pkt.payloadLen + pkt.payloadMissing);
     this.last[slot] = ts;
     if (proto === Proto.Tcp) {
       if (dir === 0 && (pkt.tcpFlags & (TcpFlag.Syn | TcpFlag.Ack)) === TcpFlag.Syn) this.isn[slot] = pkt.seq;
@@ -330,20 +332,20 @@ export class FlowTable {
     if (!set[kd]) {
       set[kd] = 1;
       high[kd] = end;
-      span[kd] = len;
+      span.set(kd, len);
       return;
     }
     const ahead = (end - high[kd]) | 0;
     // Beyond a quarter of the sequence space ahead: not this stream (a reused port, garbage).
     if (ahead <= 0 || ahead > 0x40000000) return;
     high[kd] = end;
-    span[kd] += ahead;
-    const unseen = span[kd] - this.payloadBytes[kd];
+    span.add(kd, ahead);
+    const unseen = span.get(kd) - this.payloadBytes.get(kd);
     if (unseen <= 0) return;
     const segments = Math.ceil(unseen / SEGMENT_PAYLOAD);
-    this.payloadBytes[kd] += unseen;
-    this.bytes[kd] += unseen + segments * SEGMENT_HEADERS;
-    this.packets[kd] += segments;
+    this.payloadBytes.add(kd, unseen);
+    this.bytes.add(kd, unseen + segments * SEGMENT_HEADERS);
+    this.packets.add(kd, segments);
   }
 
   /**
@@ -393,7 +395,7 @@ export class FlowTable {
       next = TcpState.SynReceived;
     } else if (st === TcpState.SynReceived && dir === 0 && flags & TcpFlag.Ack) {
       next = TcpState.Established;
-    } else if (st === TcpState.Midstream && this.packets[slot * 2] > 0 && this.packets[slot * 2 + 1] > 0 && payload > 0) {
+    } else if (st === TcpState.Midstream && this.packets.get(slot * 2) > 0 && this.packets.get(slot * 2 + 1) > 0 && payload > 0) {
       next = TcpState.Established;
     }
     if (flags & TcpFlag.Fin && next !== TcpState.Reset) {

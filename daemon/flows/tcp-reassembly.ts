@@ -57,7 +57,8 @@ export class ReassemblyStats {
 export class TcpReassembler {
   private readonly state: Uint8Array;
   private readonly nextSeq: Uint32Array;
-  private readonly delivered: Float64Array;
+  /** Bytes delivered per direction, saturating at 2^32 - 1: only compared with the depth. */
+  private readonly delivered: Uint32Array;
   private readonly unlimited: Uint8Array;
   /** Highest sequence number the peer acknowledged for this direction, when hasAck is set. */
   private readonly acked: Uint32Array;
@@ -73,7 +74,7 @@ export class TcpReassembler {
   ) {
     this.state = new Uint8Array(capacity * 2);
     this.nextSeq = new Uint32Array(capacity * 2);
-    this.delivered = new Float64Array(capacity * 2);
+    this.delivered = new Uint32Array(capacity * 2);
     this.unlimited = new Uint8Array(capacity * 2);
     this.acked = new Uint32Array(capacity * 2);
     this.hasAck = new Uint8Array(capacity * 2);
@@ -118,7 +119,7 @@ export class TcpReassembler {
     return this.state[slot * 2 + dir] === St.Done;
   }
 
-  /** Bytes delivered so far in one direction. */
+  /** Bytes delivered so far in one direction (at most 2^32 - 1). */
   deliveredBytes(slot: number, dir: number): number {
     return this.delivered[slot * 2 + dir];
   }
@@ -179,7 +180,7 @@ export class TcpReassembler {
     }
     this.nextSeq[k] = (this.nextSeq[k] + len) >>> 0;
     if (n > 0) {
-      this.delivered[k] += n;
+      this.delivered[k] = Math.min(this.delivered[k] + n, 0xffffffff);
       this.stats.delivered += n;
       this.consumer.data(slot, dir, buf, off, n);
     }

@@ -19,7 +19,7 @@ import { identify } from '../devices/identity.js';
 import { Auth, authPath } from '../server/auth.js';
 import { ApiServer } from '../server/http.js';
 import { LiveHub } from '../server/live.js';
-import { Metrics } from '../server/metrics.js';
+import type { Metrics } from '../server/metrics.js';
 import { apiRoutes } from '../server/routes.js';
 import { Store } from '../store/store.js';
 import { addToDestination, flowSides, newDestination, recordFlow } from '../store/traffic.js';
@@ -81,7 +81,10 @@ export class Daemon {
   readonly store: Store;
   readonly auth: Auth;
   readonly hub = new LiveHub();
-  readonly metrics: Metrics;
+  /** Prometheus registry, made at the first scrape (prom-client is not loaded before). */
+  private metrics: Promise<Metrics> | null = null;
+  /** New alerts since start by severity and rule (`severity\trule`), for vigie_alerts_raised_total. */
+  readonly raised = new Map<string, number>();
   readonly engine: Engine;
   readonly config: EngineConfig;
   server!: ApiServer;
@@ -141,7 +144,6 @@ export class Daemon {
     } catch (e) {
       throw new InputError('--ha-mqtt', (e as Error).message);
     }
-    this.metrics = new Metrics(this);
   }
 
   static async start(opts: RunOptions): Promise<Daemon> {
@@ -174,7 +176,7 @@ export class Daemon {
       auth: this.auth,
       hub: this.hub,
       hello: () => ({ version: 1, started: new Date(this.started).toISOString(), replay: opts.read ? { file: path.basename(opts.read), done: this.replayDone } : null }),
-      metrics: () => this.metrics.text(),
+      metrics: async () => (await (this.metrics ??= import('../server/metrics.js').then((m) => new m.Metrics(this)))).text(),
     });
     const addr = await this.server.listen();
     const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -274,7 +276,8 @@ export class Daemon {
   private alerted(a: Alert, isNew: boolean): void {
     if (isNew) {
       this.store.data.alerts.push(a);
-      this.metrics.alertRaised(a);
+      const k = `${a.severity}\t${a.rule}`;
+      this.raised.set(k, (this.raised.get(k) ?? 0) + 1);
     }
     this.store.touch();
     const view = this.alertView(a);

@@ -19,7 +19,7 @@ describe('flow table', () => {
     expect([b, t.lastNew, t.lastDir]).toEqual([a, false, 1]);
     t.packet(packet({ src: '192.168.1.10', dst: '203.0.113.5', sport: 50000, dport: 443, flags: TcpFlag.Ack, len: 66 }), 50000, 443);
     expect(TCP_STATE_NAMES[t.tcpState[a]]).toBe('established');
-    expect([t.packets[a * 2], t.packets[a * 2 + 1], t.bytes[a * 2], t.bytes[a * 2 + 1]]).toEqual([2, 1, 140, 74]);
+    expect([t.packets.get(a * 2), t.packets.get(a * 2 + 1), t.bytes.get(a * 2), t.bytes.get(a * 2 + 1)]).toEqual([2, 1, 140, 74]);
     expect(t.endpoint(a, 0).port).toBe(50000);
   });
 
@@ -113,7 +113,7 @@ describe('flow table', () => {
       expect(ended).toEqual([{ slot: first, reason: 'reused' }]);
       expect(t.serial[second]).toBeGreaterThan(serial);
       expect(TCP_STATE_NAMES[t.tcpState[second]]).toBe('syn_sent');
-      expect(t.packets[second * 2]).toBe(1);
+      expect(t.packets.get(second * 2)).toBe(1);
     });
 
     it('a SYN with another ISN on a connection never closed (a device rebooted) starts a new flow', () => {
@@ -147,7 +147,7 @@ describe('flow table', () => {
       const t = table(16, ended);
       const s = t.packet(syn(1000), 40000, 1883);
       t.packet(syn(1000, 1), 40000, 1883);
-      expect([t.lastNew, t.packets[s * 2]]).toEqual([false, 2]);
+      expect([t.lastNew, t.packets.get(s * 2)]).toEqual([false, 2]);
       t.packet(from(BROKER, TcpFlag.Syn | TcpFlag.Ack, 7), 1883, 40000);
       t.packet(from(CAM, TcpFlag.Ack, 1001), 40000, 1883);
       t.packet(syn(1000, 2), 40000, 1883);
@@ -195,7 +195,7 @@ describe('flow table', () => {
           m.last = i;
           model.set(key, m);
           const slot = t.packet(packet({ src, dst, sport: q.sp, dport: q.dp, proto: q.udp ? Proto.Udp : Proto.Tcp, len: q.len, ts: i, flags: TcpFlag.Ack }), q.sp, q.dp);
-          const dirBytes = t.bytes[slot * 2 + t.lastDir];
+          const dirBytes = t.bytes.get(slot * 2 + t.lastDir);
           expect(dirBytes).toBe(m.bytes.get(a));
         });
         expect(t.count).toBe(model.size);

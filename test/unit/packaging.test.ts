@@ -48,6 +48,17 @@ describe('systemd unit', () => {
   });
 });
 
+describe('V8 flags', () => {
+  it('are the same for the CLI, the systemd unit and the OpenWrt init script and UCI file', async () => {
+    const { NODE_FLAGS } = (await import(path.join(ROOT, 'bin/node-flags.js'))) as { NODE_FLAGS: string[] };
+    expect(NODE_FLAGS).toContain('--max-semi-space-size=2');
+    const flags = NODE_FLAGS.join(' ');
+    expect(fs.readFileSync(path.join(ROOT, 'systemd/vigie.service'), 'utf8')).toMatch(new RegExp(`^ExecStart=/usr/bin/node ${flags} `, 'm'));
+    expect(fs.readFileSync(path.join(OPENWRT, 'files/vigie.init'), 'utf8')).toContain(`config_get node_options main node_options '${flags}'`);
+    expect(fs.readFileSync(path.join(OPENWRT, 'files/vigie.config'), 'utf8')).toContain(`option node_options '${flags} --max-old-space-size=160'`);
+  });
+});
+
 describe('OpenWrt UCI configuration', () => {
   const shipped = path.join(OPENWRT, 'files/vigie.config');
 
