@@ -7,19 +7,20 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildOuiTable, OuiTable } from './oui-table.js';
+import { buildOuiTable, OuiTable, PagedOuiTable } from './oui-table.js';
 
-let table: OuiTable | null = null;
+let table: OuiTable | PagedOuiTable | null = null;
 const cache = new Map<string, string | null>();
 
 /**
- * The registry, read on the first lookup: the compact table the build writes beside this module,
- * else (a source checkout before `npm run build`) the package's JSON, compacted here.
+ * The registry, opened on the first lookup: the compact table the build writes beside this module,
+ * read block by block from its file, else (a source checkout before `npm run build`) the package's
+ * JSON, compacted in memory here.
  */
-function registry(): OuiTable {
+function registry(): OuiTable | PagedOuiTable {
   if (table !== null) return table;
   const compact = path.join(path.dirname(fileURLToPath(import.meta.url)), 'oui-table.txt');
-  if (existsSync(compact)) table = new OuiTable(readFileSync(compact));
+  if (existsSync(compact)) table = PagedOuiTable.open(compact);
   else {
     const require = createRequire(import.meta.url);
     table = new OuiTable(buildOuiTable(JSON.parse(readFileSync(require.resolve('oui-data'), 'utf8')) as Record<string, string>));

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { classify, type Identity } from '../../daemon/devices/classify.js';
 import { DeviceFacts } from '../../daemon/devices/facts.js';
 import { isRandomized, ouiVendor } from '../../daemon/devices/oui.js';
-import { OuiTable } from '../../daemon/devices/oui-table.js';
+import { OuiTable, PagedOuiTable } from '../../daemon/devices/oui-table.js';
 import { loadDeviceRules } from '../../daemon/devices/rules.js';
 import { cloudOf, cloudOfProtocol, loadCloudPlatforms, RuleLoadError } from '../../daemon/rules/load.js';
 import { vigie } from '../helpers/cli.js';
@@ -33,17 +33,19 @@ describe('MAC vendors (IEEE registries through oui-data)', () => {
     // 8C:1F:64 is an MA-S block: the registration authority's own name must not be reported.
     expect(ouiVendor('8c:1f:64:ff:c0:00')).not.toBe('IEEE Registration Authority');
   });
-  it('the compact table built into dist gives every registry entry its name, UTF-8 intact, and nothing else', () => {
+  it('the compact table built into dist gives every registry entry its name, UTF-8 intact, and nothing else, in memory and read from its file', () => {
     const raw = JSON.parse(fs.readFileSync(require.resolve('oui-data'), 'utf8')) as Record<string, string>;
-    const table = new OuiTable(fs.readFileSync(path.join(ROOT, 'dist/devices/oui-table.txt')));
-    let accented = 0;
-    for (const [prefix, entry] of Object.entries(raw)) {
-      const name = entry.split('\n')[0].trim().replace(/[\t\n\r]/g, ' ');
-      expect(table.get(prefix.toUpperCase()), prefix).toBe(name);
-      if (/[^\x00-\x7f]/.test(name)) accented++;
+    const file = path.join(ROOT, 'dist/devices/oui-table.txt');
+    for (const table of [new OuiTable(fs.readFileSync(file)), PagedOuiTable.open(file)]) {
+      let accented = 0;
+      for (const [prefix, entry] of Object.entries(raw)) {
+        const name = entry.split('\n')[0].trim().replace(/[\t\n\r]/g, ' ');
+        expect(table.get(prefix.toUpperCase()), prefix).toBe(name);
+        if (/[^\x00-\x7f]/.test(name)) accented++;
+      }
+      expect(accented).toBeGreaterThan(0);
+      for (const missing of ['000000A', 'FFFFFF', 'G00000', '', '000', 'FFFFFFFFF']) expect(table.get(missing), missing).toBeUndefined();
     }
-    expect(accented).toBeGreaterThan(0);
-    for (const missing of ['000000A', 'FFFFFF', 'G00000', '']) expect(table.get(missing), missing).toBeUndefined();
   });
   it('randomised (locally administered) MACs have no vendor', () => {
     expect(isRandomized('da:a1:19:00:00:01')).toBe(true);
