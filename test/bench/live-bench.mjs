@@ -214,7 +214,7 @@ async function runAt(mode, mbps, expected, withEvents = true, warmup = null) {
     idleRssMB: Number(idleRss.toFixed(1)),
     captured: status.capture.received - before.capture.received,
     decoded: status.packets - before.packets,
-    kernelDrops: status.capture.dropped + status.capture.interfaceDropped, // warm-up included
+    kernelDrops: status.capture.dropped + status.capture.interfaceDropped - before.capture.dropped - before.capture.interfaceDropped, // over the measured replay
     flows: status.flowsTotal,
     liveFlows: status.flows,
     memory: status.memory,
