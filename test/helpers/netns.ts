@@ -64,6 +64,13 @@ export class TestNet {
     return child;
   }
 
+  /** Deletes one namespace at once, the processes in it killed: a device losing power. */
+  remove(ns: string): void {
+    const i = this.namespaces.indexOf(ns);
+    if (i >= 0) this.namespaces.splice(i, 1);
+    this.deleteNs(ns);
+  }
+
   destroy(): void {
     for (const c of this.children) if (c.exitCode === null) c.kill('SIGKILL');
     for (const ns of this.namespaces.splice(0)) this.deleteNs(ns);
