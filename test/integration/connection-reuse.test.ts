@@ -39,8 +39,9 @@ describe.skipIf(!ready)('a camera reconnecting from the same port after a power 
     cloud = net.ns('cloud');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigie-reuse-'));
     pcap = path.join(dir, 'reuse.pcap');
-    // The broker's side is a bridge: the capture on it survives the camera's link going away.
-    net.exec(cloud, ['sh', '-c', 'ip link add br0 type bridge && ip addr add 192.168.77.10/24 dev br0 && ip link set br0 up']);
+    // The broker's side is a bridge, the capture on it survives the camera's link going away; a
+    // dummy port keeps its carrier up meanwhile (tcpdump stops when its interface goes down).
+    net.exec(cloud, ['sh', '-c', 'ip link add br0 type bridge && ip addr add 192.168.77.10/24 dev br0 && ip link add d0 type dummy && ip link set d0 master br0 && ip link set d0 up && ip link set br0 up']);
     fs.writeFileSync(path.join(dir, 'mosquitto.conf'), 'listener 1883 192.168.77.10\nallow_anonymous true\n');
   });
   afterAll(() => {
@@ -79,6 +80,7 @@ describe.skipIf(!ready)('a camera reconnecting from the same port after a power 
     dump.kill('SIGINT');
     await new Promise((r) => dump.once('exit', r));
 
+    if (process.env.KEEP_PCAP) fs.copyFileSync(pcap, process.env.KEEP_PCAP);
     const connects = tsharkFields(pcap, ['mqtt.clientid', 'tcp.stream'], ['-Y', 'mqtt.msgtype == 1']);
     expect(connects.map((r) => r[0])).toEqual(['cam-boot-1', 'cam-boot-2']);
     expect(new Set(connects.map((r) => r[1])).size).toBe(2); // two TCP streams for tshark too
