@@ -31,6 +31,7 @@ s.on('error', (e) => { process.stdout.write('error ' + e.message + '\\n'); });
 describe.skipIf(!ready)('a camera reconnecting from the same port after a power cut', () => {
   let net: TestNet;
   let cloud: string;
+  let sw: string;
   let dir: string;
   let pcap: string;
 
@@ -39,9 +40,12 @@ describe.skipIf(!ready)('a camera reconnecting from the same port after a power 
     cloud = net.ns('cloud');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigie-reuse-'));
     pcap = path.join(dir, 'reuse.pcap');
-    // The broker's side is a bridge, the capture on it survives the camera's link going away; a
-    // dummy port keeps its carrier up meanwhile (tcpdump stops when its interface goes down).
-    net.exec(cloud, ['sh', '-c', 'ip link add br0 type bridge && ip addr add 192.168.77.10/24 dev br0 && ip link add d0 type dummy && ip link set d0 master br0 && ip link set d0 up && ip link set br0 up']);
+    // Cameras plug into a switch (a bridge in its own namespace); the broker's link to it, where
+    // tcpdump records, stays up while a camera's link goes away.
+    sw = net.ns('switch');
+    net.exec(sw, ['sh', '-c', 'ip link add br0 type bridge && ip link set br0 up']);
+    net.link(cloud, 'eth0', '192.168.77.10/24', sw, 'up0', null);
+    net.exec(sw, ['ip', 'link', 'set', 'up0', 'master', 'br0']);
     fs.writeFileSync(path.join(dir, 'mosquitto.conf'), 'listener 1883 192.168.77.10\nallow_anonymous true\n');
   });
   afterAll(() => {
@@ -51,8 +55,8 @@ describe.skipIf(!ready)('a camera reconnecting from the same port after a power 
 
   function boot(n: number): string {
     const cam = net.ns(`cam${n}`);
-    net.link(cam, 'eth0', '192.168.77.2/24', cloud, `v${n}`, null);
-    net.exec(cloud, ['ip', 'link', 'set', `v${n}`, 'master', 'br0']);
+    net.link(cam, 'eth0', '192.168.77.2/24', sw, `c${n}`, null);
+    net.exec(sw, ['ip', 'link', 'set', `c${n}`, 'master', 'br0']);
     return cam;
   }
 
@@ -65,7 +69,8 @@ describe.skipIf(!ready)('a camera reconnecting from the same port after a power 
   }
 
   it('sees both CONNECTs, as tshark does', async () => {
-    const dump = net.spawn(cloud, ['tcpdump', '-i', 'br0', '-U', '-n', '-w', pcap, 'tcp port 1883']);
+    // Immediate mode: packets still waiting in libpcap's buffer when tcpdump stops are lost.
+    const dump = net.spawn(cloud, ['tcpdump', '-i', 'eth0', '--immediate-mode', '-U', '-n', '-w', pcap, 'tcp port 1883']);
     net.spawn(cloud, ['mosquitto', '-c', path.join(dir, 'mosquitto.conf')]);
     await sleep(1000);
     const first = boot(1);
