@@ -89,7 +89,6 @@ export class FlowTable {
   /** 1 when the originator (the side that opened the flow) is endpoint A. */
   readonly origIsA: Uint8Array;
   // Per direction, at slot*2 + dir (dir 0: originator to responder).
-  /** Per direction (slot * 2 + dir): packets, wire bytes, payload bytes. */
   readonly packets: WideCounters;
   readonly bytes: WideCounters;
   readonly payloadBytes: WideCounters;

@@ -119,11 +119,6 @@ export class TcpReassembler {
     return this.state[slot * 2 + dir] === St.Done;
   }
 
-  /** Bytes delivered so far in one direction (at most 2^32 - 1). */
-  deliveredBytes(slot: number, dir: number): number {
-    return this.delivered[slot * 2 + dir];
-  }
-
   /**
    * One TCP segment of direction `dir`. `ackValid` with `ack` acknowledges the other direction,
    * which tells us when a hole there will never be filled.
