@@ -10,7 +10,8 @@ import type { Scalar, Situation } from './condition.js';
 
 type Facts = Record<string, Record<string, unknown> | undefined>;
 
-const MEDIA_PAYLOADS = new Set(['jpeg', 'png', 'gif', 'h264']);
+/** MQTT payload kinds that are pictures or video (`mqtt.mediaPayload`). */
+export const MEDIA_PAYLOADS: ReadonlySet<string> = new Set(['jpeg', 'png', 'gif', 'h264']);
 
 export interface FlowView {
   record: FlowRecord;

@@ -16,8 +16,11 @@ import { type CloudPlatform, cloudOf, cloudOfProtocol } from '../rules/load.js';
 import { type Alert, type AlertDestination, isMuted, type Mute } from './alert.js';
 import { matches, type Situation } from './condition.js';
 import { flowEvidence } from './evidence.js';
+import { judge } from './reasons.js';
 import { type AlertRule, severityRank } from './rules.js';
 import { flowSituation, remoteOf } from './situation.js';
+import { render } from './template.js';
+import { alertValues, titleOf, variantOf } from './texts.js';
 
 export interface VerdictConfig {
   rules: AlertRule[];
@@ -52,6 +55,12 @@ interface Book {
   device: Device | null;
   /** Recent flow ids already counted (a flow is judged while it runs and when it ends). */
   flows: number[];
+  /**
+   * The title variant: the first of the rule's that held in any judgement, as severity only
+   * rises (a password seen once stays said), until the device's category changes. Infinity: not
+   * judged since restored or reloaded, the title kept as it was.
+   */
+  variant: number;
 }
 
 interface Usage {
@@ -100,7 +109,11 @@ export class Verdicts {
     const rules = new Map(this.config.rules.map((r) => [r.id, r]));
     for (const b of this.book.values()) {
       const r = rules.get(b.rule.id);
-      if (r) b.rule = r;
+      if (r && r !== b.rule) {
+        b.rule = r;
+        // Variants are indices into the old rule's list.
+        b.variant = Infinity;
+      }
     }
   }
 
@@ -118,7 +131,7 @@ export class Verdicts {
     for (const a of alerts) {
       const rule = rules.get(a.rule);
       if (!rule || this.book.has(a.id)) continue;
-      this.book.set(a.id, { alert: a, rule, situation: new Map(), device: null, flows: [] });
+      this.book.set(a.id, { alert: a, rule, situation: new Map(), device: null, flows: [], variant: Infinity });
     }
   }
 
@@ -209,28 +222,36 @@ export class Verdicts {
       const a = b.alert;
       const changed = id.category !== a.device.category || id.vendor !== a.device.vendor || id.hostname !== a.device.hostname || id.label !== a.device.label || (!a.destination && id.ip !== a.device.ip);
       if (!changed) continue;
+      // A new category (learnt, or the household's word) beats what earlier judgements assumed
+      // of the device: the title variant is chosen again from the latest facts.
+      if (id.category !== a.device.category) b.variant = Infinity;
       // A flow alert keeps the address the device used for it.
       a.device = { id: id.id, mac: id.mac, ip: a.destination ? a.device.ip : id.ip, vendor: id.vendor, hostname: id.hostname, label: id.label, category: id.category };
       b.situation.set('device.category', id.category);
       b.situation.set('device.vendor', id.vendor);
-      const { severity, reasons } = this.severity(b.rule, b.situation);
-      if (severityRank(severity) > severityRank(a.severity)) {
-        a.severity = severity;
-        a.reasons = reasons;
-      }
+      this.rejudge(b, b.situation);
       this.onAlert?.(a, false);
     }
   }
 
-  private severity(rule: AlertRule, s: Situation): { severity: AlertRule['severity']; reasons: string[] } {
-    let severity = rule.severity;
-    const reasons: string[] = [];
-    for (const e of rule.escalate ?? []) {
-      if (!matches(e.when, s)) continue;
-      if (severityRank(e.severity) > severityRank(severity)) severity = e.severity;
-      if (e.because) reasons.push(e.because);
-    }
-    return { severity, reasons };
+  /**
+   * The alert after a judgement of `s`: severity only rises; the reasons are those of the
+   * severity in force (replaced when it rises, added to when a judgement reaches it again); the
+   * title and remediation say the device's current name. Whether anything changed.
+   */
+  private rejudge(b: Book, s: Situation): boolean {
+    const a = b.alert;
+    const before = JSON.stringify([a.severity, a.reasons, a.title, a.remediation]);
+    const v = alertValues(a.device, a.destination);
+    const { severity, reasons } = judge(b.rule, s, v);
+    if (severityRank(severity) > severityRank(a.severity)) {
+      a.severity = severity;
+      a.reasons = reasons;
+    } else if (severity === a.severity) a.reasons = [...a.reasons, ...reasons.filter((r) => !a.reasons.includes(r))];
+    b.variant = Math.min(b.variant, variantOf(b.rule, s));
+    if (Number.isFinite(b.variant)) a.title = titleOf(b.rule, b.variant, v);
+    a.remediation = b.rule.remediation.map((t) => render(t, v));
+    return JSON.stringify([a.severity, a.reasons, a.title, a.remediation]) !== before;
   }
 
   private joined(d: Device, ts: number): void {
@@ -278,7 +299,6 @@ export class Verdicts {
   }
 
   private raise(rule: AlertRule, s: Situation, d: Device, device: DeviceIdentity, destination: AlertDestination | null, protocol: string | null, encrypted: boolean | null, evidence: Record<string, unknown>, flowId: number, ts: number, first: number): void {
-    const { severity, reasons } = this.severity(rule, s);
     const destKey = destination ? (destination.hostname ?? destination.ip) : '';
     const id = createHash('sha256').update(`${rule.id}|${device.id}|${destKey}`).digest('hex').slice(0, 16);
     const b = this.book.get(id);
@@ -287,29 +307,34 @@ export class Verdicts {
       const alert: Alert = {
         id,
         rule: rule.id,
-        severity,
+        // The first judgement (rejudge) raises it and fills in the reasons and texts.
+        severity: rule.severity,
         title: rule.title,
-        reasons,
+        reasons: [],
         device: dev,
         destination,
         protocol: rule.protocol ?? protocol,
         encrypted,
         evidence,
-        remediation: rule.remediation.map((t) => fill(t, device, destination)),
+        remediation: [],
         firstSeen: isoTime(Math.min(first, ts)),
         lastSeen: isoTime(ts),
         count: 1,
         muted: false,
       };
+      const nb: Book = { alert, rule, situation: s, device: d, flows: flowId >= 0 ? [flowId] : [], variant: Infinity };
+      this.rejudge(nb, s);
       alert.muted = isMuted(alert, this.config.mutes, ts);
-      this.book.set(id, { alert, rule, situation: s, device: d, flows: flowId >= 0 ? [flowId] : [] });
+      this.book.set(id, nb);
       this.onAlert?.(alert, true);
       return;
     }
     const a = b.alert;
     b.situation = s;
     b.device = d;
-    let changed = false;
+    a.device = dev;
+    if (destination) a.destination = destination;
+    let changed = this.rejudge(b, s);
     if (flowId < 0 || !b.flows.includes(flowId)) {
       a.count++;
       if (flowId >= 0) {
@@ -318,19 +343,12 @@ export class Verdicts {
       }
       changed = true;
     }
-    if (severityRank(severity) > severityRank(a.severity)) {
-      a.severity = severity;
-      a.reasons = reasons;
-      changed = true;
-    }
     const last = isoTime(ts);
     if (last > a.lastSeen) a.lastSeen = last;
     if (JSON.stringify(evidence) !== JSON.stringify(a.evidence)) {
       a.evidence = evidence;
       changed = true;
     }
-    a.device = dev;
-    if (destination) a.destination = destination;
     if (changed) this.onAlert?.(a, false);
   }
 }
@@ -340,12 +358,4 @@ function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function fill(t: string, d: DeviceIdentity, dest: AlertDestination | null): string {
-  const name = d.label ?? d.hostname ?? (d.vendor ? `the ${d.vendor} device` : null) ?? d.mac ?? d.ip ?? 'the device';
-  return t
-    .replace(/\{device\}/g, name)
-    .replace(/\{destination\}/g, dest ? (dest.hostname ?? dest.ip) : 'its destinations')
-    .replace(/\{country\}/g, dest?.country ?? 'unknown country');
 }

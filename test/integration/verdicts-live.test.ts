@@ -108,8 +108,12 @@ describe.skipIf(!ready)('alerts on a capture of cameras talking to brokers abroa
     expect(a.protocol).toBe('mqtt');
     expect(a.encrypted).toBe(false);
     expect(a.evidence.mqtt).toMatchObject({ clientId: 'ipc-hfw1230s', username: 'camuser', passwordPresent: true, protocolVersion: '3.1.1', connackCode: 0, anonymous: false, sampleTopics: ['cam/1/motion'], payloadKinds: ['json'] });
-    expect(a.reasons.join(' ')).toMatch(/outside the trusted countries/);
+    // The title names the device (vendor and MAC: no label, no name of its own), the broker and
+    // its country; the reasons only what held (the order depends on when the category was learnt).
+    expect(a.title).toBe(`Dahua ${CAMERA} sends its MQTT password in cleartext to ${BROKER_CN} (China)`);
+    expect([...a.reasons].sort()).toEqual([`${BROKER_CN} is in China, outside the trusted countries`, 'its MQTT password travels in cleartext', 'the device is a camera'].sort());
     expect(a.remediation.join(' ')).toMatch(/isolated network zone/);
+    expect(a.remediation).toContain(`Block ${BROKER_CN} (China) at the router if the device works without it.`);
   });
 
   it('three connections give one alert with a count of three', () => {
@@ -122,6 +126,10 @@ describe.skipIf(!ready)('alerts on a capture of cameras talking to brokers abroa
     expect(a.device).toMatchObject({ label: 'Nursery cam', category: 'baby_monitor' });
     expect(a.evidence.mqtt).toMatchObject({ anonymous: true, accepted: true, connackCode: 0, passwordPresent: false, username: null, payloadKinds: ['jpeg'] });
     expect(a.destination).toMatchObject({ hostname: 'mqtt.cloudedge360.com', country: 'CN', platform: { id: 'meari-cloudedge', country: 'CN' } });
+    expect(a.title).toBe('Nursery cam publishes images or video without encryption to mqtt.cloudedge360.com (China)');
+    // Each branch that held, named; not the password it never sent.
+    expect([...a.reasons].sort()).toEqual(['mqtt.cloudedge360.com is in China, outside the trusted countries', 'the device is a baby monitor', 'the broker accepts anonymous clients', 'it publishes JPEG images over MQTT'].sort());
+    expect(a.remediation).toContain("If the device sent a password, change it in the vendor's app, CloudEdge (Meari); it has been readable on the way.");
   });
 
   it('MQTT over TLS gives no cleartext alert', () => {
@@ -135,6 +143,8 @@ describe.skipIf(!ready)('alerts on a capture of cameras talking to brokers abroa
     expect(a.severity).toBe('critical');
     expect(a.protocol).toBe('rtsp');
     expect((a.evidence.rtsp as { publishing: boolean }).publishing).toBe(true);
+    expect(a.title).toBe(`Dahua ${CAMERA} streams its camera picture unencrypted to relay.example.com (China)`);
+    expect([...a.reasons].sort()).toEqual(['relay.example.com is in China, outside the trusted countries', 'the device is a camera', 'it streams over RTSP'].sort());
   });
 
   it('laptop on HTTPS: nothing above low', () => {
@@ -153,6 +163,8 @@ describe.skipIf(!ready)('alerts on a capture of cameras talking to brokers abroa
   it('without a home country nothing counts as abroad: the same broker is medium for a device with no other risk', () => {
     const a = plain.alerts.find((x) => x.device.mac === CAMERA && x.rule === 'mqtt-cleartext-internet');
     expect(a?.severity).toBe('medium');
+    expect(a?.reasons).toEqual([]);
+    expect(a?.title).toBe(`Dahua ${CAMERA} sends its MQTT password in cleartext to ${BROKER_CN} (China)`);
     expect(plain.alerts.every((x) => x.reasons.every((r) => !/trusted countries/.test(r)))).toBe(true);
   });
 

@@ -42,7 +42,9 @@ describe('vigie analyze --json matches its schema', () => {
     expect(doc.alerts[0].evidence.mqtt).toMatchObject({ anonymous: true, accepted: true, connackCode: 0 });
     // The summary for a person lists it too.
     const text = vigie(['analyze', '--home-country', 'FR', casePath('peafowl/mqtt-1')]).stdout;
-    expect(text).toMatch(/critical\s+Device talks MQTT to the internet without encryption\s+10\.0\.1\.4\s+198\.41\.30\.241:1883\s+CA\s+2/);
+    // The title names the device (vendor and MAC), the broker, its country and what held.
+    expect(text).toMatch(/critical\s+Apple, Inc\. 28:cf:e9:21:14:8f talks MQTT without encryption to 198\.41\.30\.241 \(Canada\), a broker open to anyone\s+10\.0\.1\.4\s+198\.41\.30\.241:1883\s+CA\s+2/);
+    expect(doc.alerts[0].reasons).toEqual(['198.41.30.241 is in Canada, outside the trusted countries', 'the broker accepts anonymous clients']);
   });
 
   it('rejects a document that breaks it (the schema is not vacuous)', () => {

@@ -318,7 +318,9 @@ describe('device rules of the verdict stage', () => {
     e.finish();
     const joined = e.verdicts!.alerts.filter((a) => a.rule === 'device-joined');
     expect(joined.map((a) => [a.device.mac, a.severity])).toEqual([[cam, 'low']]);
-    expect(joined[0].reasons).toEqual(['it is a camera, baby monitor, doorbell, toy or speaker']);
+    // Only what held: the device's own category, not the list the rule accepts.
+    expect(joined[0].reasons).toEqual(['the device is a camera']);
+    expect(joined[0].title).toBe(`A new camera joined the network: Dahua ${cam}`);
     expect(joined[0].destination).toBeNull();
   });
 
@@ -346,6 +348,7 @@ describe('device rules of the verdict stage', () => {
     const surge = e.verdicts!.alerts.filter((a) => a.rule === 'upload-surge');
     expect(surge).toHaveLength(1);
     expect(surge[0].device.mac).toBe(toy);
+    expect(surge[0].title).toBe(`Apple, Inc. ${toy} uploads far more than usual`);
     const ev = surge[0].evidence as { bytesUp: number; baselineBytesUp: number; hour: string };
     expect(ev.bytesUp).toBeGreaterThan(20e6);
     expect(ev.baselineBytesUp).toBeLessThan(200e3);
@@ -364,5 +367,7 @@ describe('device rules of the verdict stage', () => {
     const p2p = e.verdicts!.alerts.filter((a) => a.rule === 'camera-p2p-relay-abroad');
     expect(p2p.map((a) => [a.severity, a.protocol, a.destination?.country, a.destination?.platform?.id])).toEqual([['high', 'cs2-p2p', 'CN', 'cs2-ilnkp2p']]);
     expect((p2p[0].evidence.pppp as { deviceIds: string[] }).deviceIds).toEqual(['BATD156362WONJM']);
+    expect(p2p[0].title).toBe('Dahua 3c:ef:8c:00:00:42 registers with the camera P2P relay 203.0.113.9 (China)');
+    expect(p2p[0].reasons).toEqual(['the P2P relay is in China, outside the trusted countries']);
   });
 });
