@@ -26,7 +26,7 @@ const oui = path.join(dist, 'devices', 'oui-table.txt');
 fs.writeFileSync(oui, buildOuiTable(raw));
 process.stdout.write(`oui-table: ${Object.keys(raw).length} prefixes -> ${oui}\n`);
 
-for (const schema of ['rules/device-rules.schema.json', 'rules/cloud-platforms.schema.json', 'config/config.schema.json', 'verdicts/alert-rules.schema.json', 'store/store.schema.json']) {
+for (const schema of ['rules/device-rules.schema.json', 'rules/cloud-platforms.schema.json', 'config/config.schema.json', 'verdicts/alert-rules.schema.json', 'store/store.schema.json', 'segment/zone-policy.schema.json', 'segment/plan.schema.json']) {
   const ajv = new Ajv2020({ allErrors: true, strict: true, code: { source: true } });
   const validate = ajv.compile(JSON.parse(fs.readFileSync(path.join(src, schema), 'utf8')));
   const out = path.join(dist, schema.replace('.schema.json', '.validate.cjs'));

@@ -6,12 +6,14 @@ import type { Device } from '../devices/device-table.js';
 import { DeviceFacts } from '../devices/facts.js';
 import { classification, identify } from '../devices/identity.js';
 import type { AnalysisReport, CaptureSummary, DeviceRecord, FlowRecord } from '../report/types.js';
+import type { DeviceProfile } from '../model/profile.js';
 import { DEFAULT_CONFIG, type EngineConfig } from './config.js';
 import { Engine, type EngineHooks } from './engine.js';
 import { isoTime } from './flow-record.js';
 import type { Alert } from '../verdicts/alert.js';
 import { severityRank } from '../verdicts/rules.js';
 import { byText } from '../util/order.js';
+import { ProfileBook } from '../profiles/profile-book.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -21,19 +23,33 @@ export interface AnalyzeOptions extends ReadOptions {
   config?: EngineConfig;
   stream?: EngineHooks['stream'];
   events?: EngineHooks['events'];
+  /** Keep every flow record in the report (default); false: only devices, alerts and profiles. */
+  keepFlows?: boolean;
 }
 
 export async function analyzeCapture(source: string, opts: AnalyzeOptions = {}): Promise<AnalysisReport> {
   const flows: FlowRecord[] = [];
-  const engine = new Engine(opts.config ?? DEFAULT_CONFIG, {
+  const config = opts.config ?? DEFAULT_CONFIG;
+  const profiles = offlineProfiles(config);
+  const keep = opts.keepFlows !== false;
+  const engine = new Engine(config, {
     stream: opts.stream,
     events: opts.events,
-    flowEnded: (r) => flows.push(r),
+    flowEnded: (r) => {
+      if (keep) flows.push(r);
+      profiles.add(r);
+    },
   });
   const read = await readCapture(source, engine, opts);
   engine.finish();
   flows.sort((a, b) => a.id - b.id);
-  return buildReport(read, engine, flows);
+  return buildReport(read, engine, flows, profiles);
+}
+
+/** Offline, the whole capture is the learning window. */
+function offlineProfiles(config: EngineConfig): ProfileBook {
+  const geo = config.verdicts?.geo;
+  return new ProfileBook({ learningSeconds: null, place: (ip) => (geo ? geo.lookup(ip) : { country: null, org: null }) });
 }
 
 /**
@@ -44,20 +60,23 @@ export async function analyzeCapture(source: string, opts: AnalyzeOptions = {}):
 export async function analyzeCaptureToJson(source: string, opts: AnalyzeOptions = {}): Promise<{ report: AnalysisReport; flowJson: string[] }> {
   const flowJson: string[] = [];
   const ids: number[] = [];
-  const engine = new Engine(opts.config ?? DEFAULT_CONFIG, {
+  const config = opts.config ?? DEFAULT_CONFIG;
+  const profiles = offlineProfiles(config);
+  const engine = new Engine(config, {
     events: opts.events,
     flowEnded: (r) => {
       ids.push(r.id);
       flowJson.push(JSON.stringify(r));
+      profiles.add(r);
     },
   });
   const read = await readCapture(source, engine, opts);
   engine.finish();
   const order = ids.map((id, i) => [id, i]).sort((a, b) => a[0] - b[0]);
-  return { report: buildReport(read, engine, []), flowJson: order.map(([, i]) => flowJson[i]) };
+  return { report: buildReport(read, engine, [], profiles), flowJson: order.map(([, i]) => flowJson[i]) };
 }
 
-export function buildReport(read: CaptureReadResult, engine: Engine, flows: FlowRecord[]): AnalysisReport {
+export function buildReport(read: CaptureReadResult, engine: Engine, flows: FlowRecord[], profiles: ProfileBook): AnalysisReport {
   const st = engine.decoder.stats;
   const rs = engine.reassembler.stats;
   const hasPackets = st.packets > 0;
@@ -111,6 +130,7 @@ export function buildReport(read: CaptureReadResult, engine: Engine, flows: Flow
       .map((d) => deviceRecord(d, engine.config)),
     flows,
     alerts: sortAlerts(engine.verdicts?.alerts ?? []),
+    profiles: finishedProfiles(profiles, capture.end),
   };
 }
 
@@ -150,6 +170,11 @@ export function deviceRecord(d: Device, config: EngineConfig = DEFAULT_CONFIG): 
     lastSeen: isoTime(d.lastSeen),
     stats: { flows: d.flows, packetsUp: d.packetsUp, packetsDown: d.packetsDown, bytesUp: d.bytesUp, bytesDown: d.bytesDown },
   };
+}
+
+function finishedProfiles(profiles: ProfileBook, end: string | null): DeviceProfile[] {
+  if (end) profiles.freezeAll(end);
+  return profiles.all();
 }
 
 /** Most severe first, then oldest first. */

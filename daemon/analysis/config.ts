@@ -4,12 +4,30 @@ import { parseCidr, type Prefix } from '../flows/locality.js';
 import { DEFAULT_REASSEMBLY } from '../flows/tcp-reassembly.js';
 import type { Category, DeviceRule } from '../devices/rules.js';
 import type { VerdictConfig } from '../verdicts/verdicts.js';
+import type { Zone } from '../model/plan.js';
+import type { ZoneRule } from '../segment/policy.js';
 
 /** What the user said about a device: always beats what the rules infer. */
 export interface DeviceOverride {
   label?: string;
   category?: Category;
+  /** The segmentation zone the household chose: beats the zone policy. */
+  zone?: Zone;
 }
+
+/** Segmentation settings (config `segment:`). */
+export interface SegmentSettings {
+  /** Seconds a profile learns in the daemon before it freezes. */
+  learningSeconds: number;
+  lanInterfaces: string[];
+  rollbackSeconds: number;
+  /** MACs never restricted. */
+  protect: string[];
+  /** The zone policy (rules/zones). */
+  policy: ZoneRule[];
+}
+
+export const DEFAULT_SEGMENT: Omit<SegmentSettings, 'policy'> = { learningSeconds: 7 * 86400, lanInterfaces: ['br-lan'], rollbackSeconds: 60, protect: [] };
 
 export interface EngineConfig {
   maxFlows: number;
@@ -29,6 +47,8 @@ export interface EngineConfig {
   verdicts: VerdictConfig | null;
   /** TCP volumes from sequence numbers (a capture filter keeps bulk segments out): flow-table.ts. */
   sequenceVolumes?: boolean;
+  /** Segmentation settings and zone policy; absent: built-in defaults and rules (loadConfig fills it). */
+  segment?: SegmentSettings;
 }
 
 export const DEFAULT_CONFIG: EngineConfig = {

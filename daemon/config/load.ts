@@ -1,6 +1,7 @@
 /** The configuration file shared by `analyze`, `run` and `segment` (YAML, schema-checked). */
 import path from 'node:path';
-import { DEFAULT_CONFIG, type DeviceOverride, type EngineConfig, withLanPrefixes } from '../analysis/config.js';
+import { DEFAULT_CONFIG, DEFAULT_SEGMENT, type DeviceOverride, type EngineConfig, withLanPrefixes } from '../analysis/config.js';
+import { loadZonePolicy } from '../segment/policy.js';
 import { InputError } from '../capture/errors.js';
 import { loadDeviceRules } from '../devices/rules.js';
 import { Geo, type NetworkOverride } from '../geo/geo.js';
@@ -23,6 +24,7 @@ interface ConfigFile {
   mutes?: Mute[];
   learningPeriod?: number;
   run?: RunSettings;
+  segment?: { learningDays?: number; lanInterfaces?: string[]; rollbackSeconds?: number; protect?: string[] };
 }
 
 /** `vigie run`'s settings from the file (its flags win). */
@@ -91,11 +93,13 @@ export function loadConfig(file: string | undefined, base: EngineConfig = DEFAUL
   for (const [mac, o] of Object.entries(cfg.devices ?? {})) overrides[mac.toLowerCase()] = o;
   config.deviceOverrides = overrides;
   const dirs = [BUILTIN_RULES, ...(cfg.rules ?? []).map((d) => path.resolve(path.dirname(file ?? '.'), d)), ...extraRuleDirs];
-  let rules, platforms;
+  let rules, platforms, policy;
   try {
     config.deviceRules = loadDeviceRules(dirs);
     rules = loadAlertRules(dirs);
     platforms = loadCloudPlatforms(dirs);
+    // The household's zone rules are read before the built-in ones: the first match decides.
+    policy = loadZonePolicy([...dirs.slice(1), dirs[0]]);
   } catch (e) {
     if (e instanceof RuleLoadError) throw new InputError('rules', `invalid rule files:\n${e.message}`);
     throw e;
@@ -111,6 +115,14 @@ export function loadConfig(file: string | undefined, base: EngineConfig = DEFAUL
   for (const m of cfg.mutes ?? []) {
     if (m.until !== undefined && Number.isNaN(Date.parse(m.until))) throw new InputError(file ?? 'mutes', `mutes: "${m.until}" is not a date`);
   }
+  const seg = cfg.segment ?? {};
+  config.segment = {
+    learningSeconds: seg.learningDays !== undefined ? seg.learningDays * 86400 : DEFAULT_SEGMENT.learningSeconds,
+    lanInterfaces: seg.lanInterfaces ?? DEFAULT_SEGMENT.lanInterfaces,
+    rollbackSeconds: seg.rollbackSeconds ?? DEFAULT_SEGMENT.rollbackSeconds,
+    protect: (seg.protect ?? []).map((m) => m.toLowerCase()),
+    policy,
+  };
   config.verdicts = {
     ...DEFAULT_VERDICTS,
     rules,

@@ -149,13 +149,17 @@ const MAP: Record<string, Record<string, [string, Kind]>> = {
     ha_ca: ['run.haCa', 'string'],
     ha_prefix: ['run.haPrefix', 'string'],
     ha_password_file: ['run.haPasswordFile', 'string'],
+    learning_days: ['segment.learningDays', 'number'],
+    lan_interface: ['segment.lanInterfaces', 'list'],
+    rollback_seconds: ['segment.rollbackSeconds', 'int'],
+    protect: ['segment.protect', 'list'],
   },
   network: { cidr: ['cidr', 'string'], country: ['country', 'string'], asn: ['asn', 'int'], org: ['org', 'string'], label: ['label', 'string'] },
-  device: { mac: ['mac', 'string'], label: ['label', 'string'], category: ['category', 'string'] },
+  device: { mac: ['mac', 'string'], label: ['label', 'string'], category: ['category', 'string'], zone: ['zone', 'string'] },
   mute: { rule: ['rule', 'string'], device: ['device', 'string'], destination: ['destination', 'string'], until: ['until', 'string'] },
 };
 /** Read by the init script only (procd), not by the daemon. */
-const INIT_ONLY = new Set(['enabled', 'node_options']);
+const INIT_ONLY = new Set(['enabled', 'node_options', 'allow_apply']);
 
 function value(o: UciOption, kind: Kind): unknown {
   if (kind === 'list') return o.values;
@@ -190,11 +194,13 @@ export function uciToConfig(sections: UciSection[]): { data: Record<string, unkn
     if (s.type === 'vigie') {
       if (++mains > 1) throw new UciError(s.line, 'a second vigie section: keep one');
       for (const [k, v] of Object.entries(fields)) {
-        if (k.startsWith('run.')) {
-          const run = (data.run ??= {}) as Record<string, unknown>;
-          run[k.slice(4)] = v;
-          lines.set(`/run/${k.slice(4)}`, fieldLines[k]);
-          lines.set('/run', s.line);
+        const group = /^(run|segment)\./.exec(k)?.[1];
+        if (group) {
+          const sub = k.slice(group.length + 1);
+          const obj = (data[group] ??= {}) as Record<string, unknown>;
+          obj[sub] = v;
+          lines.set(`/${group}/${sub}`, fieldLines[k]);
+          lines.set(`/${group}`, s.line);
         } else {
           data[k] = v;
           lines.set(`/${k}`, fieldLines[k]);

@@ -8,7 +8,7 @@ import type { AnalysisReport } from './types.js';
 const BATCH = 512;
 
 export function writeReportJson(report: AnalysisReport, fd: number, flowJson?: string[]): void {
-  const { flows, alerts, ...head } = report;
+  const { flows, alerts, profiles, ...head } = report;
   const headText = JSON.stringify(head);
   writeAll(fd, `${headText.slice(0, -1)},"flows":[`);
   const texts = flowJson ?? flows.map((f) => JSON.stringify(f));
@@ -16,7 +16,7 @@ export function writeReportJson(report: AnalysisReport, fd: number, flowJson?: s
     const part = texts.slice(i, i + BATCH).join(',');
     writeAll(fd, i === 0 ? part : `,${part}`);
   }
-  writeAll(fd, `],"alerts":${JSON.stringify(alerts)}}\n`);
+  writeAll(fd, `],"alerts":${JSON.stringify(alerts)},"profiles":${JSON.stringify(profiles)}}\n`);
 }
 
 /** JSON lines to a file descriptor, written in batches. */

@@ -1,4 +1,5 @@
 import type { Alert } from '../verdicts/alert.js';
+import type { DeviceProfile } from '../model/profile.js';
 
 /**
  * TypeScript view of the `vigie analyze --json` document. The normative definition is
@@ -11,6 +12,8 @@ export interface AnalysisReport {
   devices: DeviceRecord[];
   flows: FlowRecord[];
   alerts: Alert[];
+  /** What each LAN device was seen doing: the input of `vigie segment`. */
+  profiles: DeviceProfile[];
 }
 
 export interface CaptureSummary {

@@ -11,11 +11,13 @@ import { Low, type Adapter } from 'lowdb';
 import type { Alert, Mute } from '../verdicts/alert.js';
 import type { Category } from '../devices/rules.js';
 import type { DeviceRecord } from '../report/types.js';
+import type { Zone } from '../model/plan.js';
+import type { DeviceProfile } from '../model/profile.js';
 import { validator } from '../rules/load.js';
 import { removeStaleTemporaries, setAside, writeFileAtomic, writeFileAtomicSync } from './atomic-file.js';
 import { byText } from '../util/order.js';
 
-export const STORE_SCHEMA = 1;
+export const STORE_SCHEMA = 2;
 
 /** What the household said about a device, and the last picture of it the daemon had. */
 export interface StoredDevice {
@@ -26,6 +28,8 @@ export interface StoredDevice {
   personal?: boolean | null;
   /** The household opted in to keep destinations of a personal device. */
   history?: boolean;
+  /** The segmentation zone the household chose (null: the policy's advice). */
+  zone?: Zone | null;
   firstSeen: string;
   lastSeen: string;
   record?: DeviceRecord | null;
@@ -88,18 +92,31 @@ export interface StoreData {
   settings: StoredSettings;
   aggregates: Record<string, HourBucket[]>;
   destinations: Record<string, Destination[]>;
+  /** What each device was seen doing (segmentation's input), by MAC. */
+  profiles: Record<string, DeviceProfile>;
+  /** The last plan applied from the daemon: when, its digest, confirmed or not. */
+  segment?: { applied?: AppliedPlan | null };
+}
+
+export interface AppliedPlan {
+  at: string;
+  digest: string;
+  confirmed: string | null;
+  devices: number;
 }
 
 export function emptyStore(now = new Date()): StoreData {
-  return { schema: STORE_SCHEMA, created: now.toISOString(), devices: {}, alerts: [], acks: {}, mutes: [], settings: {}, aggregates: {}, destinations: {} };
+  return { schema: STORE_SCHEMA, created: now.toISOString(), devices: {}, alerts: [], acks: {}, mutes: [], settings: {}, aggregates: {}, destinations: {}, profiles: {} };
 }
 
 /**
  * Upgrades from each older schema to the next: `MIGRATIONS[n]` turns a version-n document into
- * version n + 1. Empty while schema 1 is the only one released; a change of the document's shape
- * adds its step here and raises STORE_SCHEMA.
+ * version n + 1. A change of the document's shape adds its step here and raises STORE_SCHEMA.
  */
-const MIGRATIONS: Record<number, (d: Record<string, unknown>) => Record<string, unknown>> = {};
+const MIGRATIONS: Record<number, (d: Record<string, unknown>) => Record<string, unknown>> = {
+  // 2: device profiles for segmentation (none learnt before).
+  1: (d) => ({ ...d, profiles: {} }),
+};
 
 export class StoreError extends Error {}
 
@@ -163,6 +180,17 @@ function readDocument(file: string): { data: StoreData | null; reason: string | 
   const bad = check(doc);
   if (bad) return { data: null, reason: `breaks the store schema: ${bad}`, migratedFrom: null };
   return { data: doc as unknown as StoreData, reason: null, migratedFrom };
+}
+
+/**
+ * The store of a state folder read without opening it for writing (`vigie segment --state-dir`
+ * while the daemon runs): nothing is moved aside or changed; an unusable file is an error.
+ */
+export function readStoreReadOnly(stateDir: string): StoreData {
+  const file = path.join(stateDir, 'store.json');
+  const r = readDocument(file);
+  if (r.data) return r.data;
+  throw new StoreError(`${file}: ${r.reason ?? 'no such file (has vigie run used this state folder?)'}`);
 }
 
 export interface StoreOptions {
@@ -295,10 +323,11 @@ export class Store {
     }
     const devCut = new Date(now - r.deviceDays * 86400e3).toISOString();
     for (const [mac, dev] of Object.entries(d.devices)) {
-      if (dev.lastSeen >= devCut || dev.label || dev.category || dev.personal !== undefined) continue;
+      if (dev.lastSeen >= devCut || dev.label || dev.category || dev.zone || dev.personal !== undefined) continue;
       delete d.devices[mac];
       delete d.aggregates[mac];
       delete d.destinations[mac];
+      delete d.profiles[mac];
       this.touch();
     }
     for (const [mac, list] of Object.entries(d.destinations)) {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { emptyStore, Store, StoreError, STORE_SCHEMA } from '../../daemon/store/store.js';
+import { emptyStore, readStoreReadOnly, Store, StoreError, STORE_SCHEMA } from '../../daemon/store/store.js';
 import { recordFlow } from '../../daemon/store/traffic.js';
 import type { Alert } from '../../daemon/verdicts/alert.js';
 import type { FlowRecord } from '../../daemon/report/types.js';
@@ -74,12 +74,31 @@ describe('store', () => {
     expect(fs.readdirSync(d).filter((f) => f.includes('corrupt')).length).toBe(2);
   });
 
+  it('upgrades a schema-1 store (before segmentation) and keeps what it held', () => {
+    const d = tmp();
+    const v1 = { ...emptyStore(), schema: 1, alerts: [alert('0123456789abcdef', 'high', '2026-11-01T10:00:00.000Z')] } as Record<string, unknown>;
+    delete v1.profiles;
+    fs.writeFileSync(path.join(d, 'store.json'), JSON.stringify(v1));
+    // Read-only first (vigie segment --state-dir while the daemon runs): nothing written.
+    expect(readStoreReadOnly(d).profiles).toEqual({});
+    expect(JSON.parse(fs.readFileSync(path.join(d, 'store.json'), 'utf8')).schema).toBe(1);
+    const s = Store.open(d);
+    expect(s.opening.migratedFrom).toBe(1);
+    expect(s.data.schema).toBe(STORE_SCHEMA);
+    expect(s.data.profiles).toEqual({});
+    expect(s.data.alerts.map((a) => a.id)).toEqual(['0123456789abcdef']);
+  });
+
+  it('reads a state folder without a store as a clear error', () => {
+    expect(() => readStoreReadOnly(tmp())).toThrow(/store\.json: no such file/);
+  });
+
   it('refuses a store written by a newer Vigie and leaves it alone', () => {
     const d = tmp();
     const content = JSON.stringify({ ...emptyStore(), schema: STORE_SCHEMA + 1 });
     fs.writeFileSync(path.join(d, 'store.json'), content);
     expect(() => Store.open(d)).toThrow(StoreError);
-    expect(() => Store.open(d)).toThrow(/newer Vigie \(store schema 2/);
+    expect(() => Store.open(d)).toThrow(new RegExp(`newer Vigie \\(store schema ${STORE_SCHEMA + 1}`));
     expect(fs.readFileSync(path.join(d, 'store.json'), 'utf8')).toBe(content);
   });
 
