@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Vigie needs: `runtime` for the monitor (libpcap headers to build the
 # `pcap` addon), `test` for the test suite and benchmark (tshark and editcap as oracles, ndpiReader
-# for the benchmark, tcpdump and iproute2 for the namespace tests). Uses apt when run as root;
+# for the benchmark, tcpdump and iproute2 for the namespace tests; nft, sshd and yanglint for the
+# segmentation tests: the plan applied in a router namespace, over ssh, and MUD files checked). Uses apt when run as root;
 # otherwise says exactly what to install.
 set -euo pipefail
 what=${1:-runtime}
 pkgs=(libpcap-dev python3 make g++)
 if [ "$what" = test ]; then
   pkgs+=(chromium fonts-dejavu-core tshark libndpi-bin tcpdump tcpreplay iproute2 iputils-ping time mosquitto mosquitto-clients dnsmasq-base isc-dhcp-client bind9-dnsutils ffmpeg openssl curl python3-paho-mqtt
-    vsftpd dovecot-imapd dovecot-pop3d python3-aiosmtpd inetutils-telnetd telnet socat ethtool)
+    vsftpd dovecot-imapd dovecot-pop3d python3-aiosmtpd inetutils-telnetd telnet socat ethtool
+    nftables libyang2-tools openssh-server openssh-client busybox)
 fi
 
 missing=()
@@ -35,7 +37,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The tests start their own servers inside namespaces: the packages' system services are not wanted.
-for svc in vsftpd dovecot inetutils-inetd; do
+for svc in vsftpd dovecot inetutils-inetd ssh; do
   if command -v systemctl >/dev/null && systemctl is-active -q "$svc" 2>/dev/null; then systemctl disable -q --now "$svc" || true; fi
 done
 echo "installed: ${missing[*]}"

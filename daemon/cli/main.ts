@@ -11,10 +11,12 @@ import { loadConfig } from '../config/load.js';
 import { loadDeviceRules } from '../devices/rules.js';
 import { BUILTIN_RULES, loadCloudPlatforms, RuleLoadError } from '../rules/load.js';
 import { loadAlertRules } from '../verdicts/rules.js';
+import { loadZonePolicy } from '../segment/policy.js';
 import { LineWriter, writeReportJson } from '../report/json-output.js';
 import { renderSummary } from '../report/summary.js';
 import { progressBar } from './progress.js';
 import { runCommand, passwdCommand } from './run.js';
+import { segmentCommand } from './segment.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -88,6 +90,7 @@ export function buildProgram(): Command {
       else process.stdout.write(renderSummary(report, o.top));
     });
   runCommand(program);
+  segmentCommand(program);
   passwdCommand(program);
   const rules = program.command('rules').description('Work with rule files');
   rules
@@ -101,6 +104,7 @@ export function buildProgram(): Command {
         ['device rules', () => loadDeviceRules([dir]).length],
         ['cloud platforms', () => loadCloudPlatforms([dir]).length],
         ['alert rules', () => loadAlertRules([dir]).length],
+        ['zone rules', () => loadZonePolicy([dir]).length],
       ] as const) {
         try {
           summary += `${summary ? ', ' : ''}${load()} ${what}`;

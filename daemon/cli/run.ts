@@ -64,6 +64,7 @@ interface RunFlags {
   haPrefix: string;
   haPasswordFile?: string;
   ui?: string;
+  allowApply?: boolean;
 }
 
 export function runCommand(program: Command): void {
@@ -103,6 +104,7 @@ export function runCommand(program: Command): void {
     .option('--ha-ca <file>', 'CA certificate (PEM) of that broker, if self-signed')
     .option('--ha-prefix <prefix>', 'Home Assistant discovery prefix', 'homeassistant')
     .option('--ui <dir>', 'the built dashboard to serve (default: ui/dist of the package)')
+    .option('--allow-apply', 'let the dashboard apply segmentation plans to this router\'s nftables (needs CAP_NET_ADMIN; each apply rolls back by itself unless confirmed)')
     .action(async (o: RunFlags, cmd: Command) => {
       // The config file's `run:` settings (or UCI options) apply where no flag was given.
       if (o.config) {
@@ -158,6 +160,7 @@ export function runCommand(program: Command): void {
           syslog: o.syslog,
           webhook: o.webhook,
           homeAssistant,
+          allowApply: o.allowApply === true,
         });
       } catch (e) {
         const err = e as NodeJS.ErrnoException;

@@ -23,7 +23,7 @@ import type { Metrics } from '../server/metrics.js';
 import { apiRoutes } from '../server/routes.js';
 import { Store } from '../store/store.js';
 import { addToDestination, flowSides, newDestination, recordFlow } from '../store/traffic.js';
-import type { AlertView, CountryTraffic, DestinationView, DeviceView, Overview, Status } from '../server/api-types.js';
+import type { AlertView, CountryTraffic, DestinationView, DeviceView, Overview, PlanState, Status } from '../server/api-types.js';
 import type { Alert, Mute } from '../verdicts/alert.js';
 import { trustedSet } from '../verdicts/countries.js';
 import { type Severity, severityRank, SEVERITIES } from '../verdicts/rules.js';
@@ -34,6 +34,11 @@ import { HomeAssistant, type HomeAssistantOptions } from './home-assistant.js';
 import { defaultInterface, defaultListenAddress } from './interfaces.js';
 import { replay } from './replay.js';
 import { byText } from '../util/order.js';
+import { PERSONAL_CATEGORIES } from '../model/device.js';
+import { Segmentation } from './segmentation.js';
+import { applyPlan as applyNft, confirmPlan as confirmNft, DEFAULT_RUN_DIR, status as applyStatus } from '../segment/apply.js';
+import { renderNft } from '../segment/nft.js';
+import { ApiError } from '../server/http.js';
 
 export interface RunOptions {
   interface?: string;
@@ -65,11 +70,12 @@ export interface RunOptions {
   homeAssistant?: HomeAssistantOptions | null;
   log?: (msg: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** Let the dashboard apply and confirm segmentation plans on this router (needs CAP_NET_ADMIN). */
+  allowApply?: boolean;
 }
 
 export type { DeviceView, AlertView } from '../server/api-types.js';
 
-const PERSONAL: ReadonlySet<string> = new Set(['phone', 'computer']);
 /** Ended flows kept per device for the API, as JSON text (a third of the objects' memory). */
 const RECENT_FLOWS = 50;
 const ONLINE_SECONDS = 300;
@@ -87,6 +93,7 @@ export class Daemon {
   readonly raised = new Map<string, number>();
   readonly engine: Engine;
   readonly config: EngineConfig;
+  readonly segmentation: Segmentation;
   server!: ApiServer;
   capture: CaptureSupervisor | null = null;
   url = '';
@@ -131,6 +138,17 @@ export class Daemon {
       events: events ? (ev) => events.write(JSON.stringify(ev) + '\n') : undefined,
     });
     this.engine.verdicts!.restore(this.store.data.alerts);
+    this.segmentation = new Segmentation({
+      config: this.config,
+      store: this.store,
+      records: () => this.devices().flatMap((v) => (v.record ? [v.record] : [])),
+      keepsHistory: (mac, category) => this.keepsHistory(mac, category),
+      isPersonal: (mac, category) => this.isPersonal(mac, category),
+      categoryOf: (mac) => {
+        const d = this.engine.devices.byKey(mac);
+        return d ? this.categoryOf(d) : (this.store.data.devices[mac]?.category ?? this.store.data.devices[mac]?.record?.category ?? 'unknown');
+      },
+    });
     this.eventLog = opts.eventLog ? new EventLog(opts.eventLog, opts.eventLogBytes) : null;
     if (opts.syslog) {
       const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(opts.syslog);
@@ -300,7 +318,7 @@ export class Daemon {
   /** Personal devices keep no destinations unless the household opted in. */
   isPersonal(mac: string, category: string): boolean {
     const s = this.store.data.devices[mac];
-    return s?.personal ?? PERSONAL.has(category);
+    return s?.personal ?? PERSONAL_CATEGORIES.has(category);
   }
 
   keepsHistory(mac: string, category: string): boolean {
@@ -308,6 +326,7 @@ export class Daemon {
   }
 
   private flowEnded(r: FlowRecord): void {
+    this.segmentation.flowEnded(r);
     if (!r.device || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(r.device)) return;
     const d = this.engine.devices.byKey(r.device);
     const category = d ? this.categoryOf(d) : 'unknown';
@@ -471,6 +490,7 @@ export class Daemon {
       delete this.store.data.destinations[mac];
       for (const h of this.store.data.aggregates[mac] ?? []) delete h.by;
       this.recent.delete(mac);
+      this.segmentation.forgetDetail(mac);
     }
     this.applyOverrides();
     this.store.touch();
@@ -530,6 +550,7 @@ export class Daemon {
     const dropped = this.store.prune(now * 1000, (a) => severityRank(a.severity));
     for (const id of dropped) this.engine.verdicts!.forget(id);
     this.applyMutes();
+    this.segmentation.tick(new Date(now * 1000));
   }
 
   /** Packets and bits a second over the last second: by the clock, not by whoever asks. */
@@ -609,6 +630,54 @@ export class Daemon {
       homeCountry: this.homeCountry(),
       trusted: [...this.config.verdicts!.trusted].sort(),
     };
+  }
+
+  /** Dashboards learn that the plan changed (a zone chosen, a profile re-opened or frozen). */
+  planChanged(): void {
+    this.hub.publish({ type: 'plan', digest: Segmentation.digest(this.segmentation.plan()) });
+  }
+
+  /** What the Segmentation page shows beside the plan: may it apply, what is applied, a countdown. */
+  async planState(): Promise<PlanState> {
+    const digest = Segmentation.digest(this.segmentation.plan());
+    const applied = this.store.data.segment?.applied ?? null;
+    const rollback = this.opts.allowApply ? await applyStatus({ runDir: this.planRunDir() }) : null;
+    return { allowApply: this.opts.allowApply === true, digest, applied, pending: rollback?.pending ? { secondsLeft: rollback.secondsLeft } : null, rollbackSeconds: this.config.segment?.rollbackSeconds ?? 60 };
+  }
+
+  /** The same folder as `vigie segment --apply` here: each sees the other's pending plan. */
+  private planRunDir(): string {
+    return DEFAULT_RUN_DIR.local;
+  }
+
+  /** Loads the plan on this router; it rolls back by itself unless confirmed in time. */
+  async applyPlan(client: string | null, digest?: string): Promise<PlanState> {
+    const plan = this.segmentation.plan(client);
+    const now = Segmentation.digest(plan);
+    if (digest !== undefined && digest !== now) throw new ApiError(409, `the plan changed since it was shown (now ${now}): review it again before applying`);
+    const seconds = this.config.segment?.rollbackSeconds ?? 60;
+    try {
+      await applyNft(renderNft(plan), { rollbackSeconds: seconds, runDir: this.planRunDir() });
+    } catch (e) {
+      throw new ApiError(e instanceof InputError ? 409 : 500, (e as Error).message);
+    }
+    this.store.data.segment = { applied: { at: new Date().toISOString(), digest: now, confirmed: null, devices: plan.devices.filter((x) => x.zone !== 'trusted').length } };
+    this.store.touch();
+    this.log(`segmentation plan ${now} applied; it rolls back in ${seconds} s unless confirmed`);
+    return this.planState();
+  }
+
+  async confirmPlan(): Promise<PlanState> {
+    try {
+      await confirmNft({ runDir: this.planRunDir() });
+    } catch (e) {
+      throw new ApiError(e instanceof InputError ? 409 : 500, (e as Error).message);
+    }
+    const a = this.store.data.segment?.applied;
+    if (a) a.confirmed = new Date().toISOString();
+    this.store.touch();
+    this.log(`segmentation plan ${a?.digest ?? ''} confirmed`);
+    return this.planState();
   }
 
   /** Stops capturing, writes the store, closes the server. */

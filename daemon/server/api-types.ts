@@ -10,6 +10,26 @@ import type { Destination, HourBucket, Retention, StoredMute } from '../store/st
 import type { CaptureStatus } from '../run/capture-supervisor.js';
 
 export type { Alert, DeviceRecord, FlowRecord, Destination, HourBucket, Retention, StoredMute, Severity };
+export type { SegmentationPlan, PlanDevice, PlanPeer, PlanHost, Zone } from '../model/plan.js';
+export type { DeviceProfile, ProfileDestination, ProfilePeer } from '../model/profile.js';
+
+/** GET /api/plan/state: whether the dashboard may apply, what is applied, the rollback countdown. */
+export interface PlanState {
+  allowApply: boolean;
+  /** Digest of the plan as it would be applied now (zones and lists, not timestamps). */
+  digest: string;
+  applied: { at: string; digest: string; confirmed: string | null; devices: number } | null;
+  /** An applied plan waiting for confirmation: it rolls back by itself when this reaches 0. */
+  pending: { secondsLeft: number } | null;
+  rollbackSeconds: number;
+}
+
+/** GET /api/devices/{mac}/plan. */
+export interface DevicePlanView {
+  device: import('../model/plan.js').PlanDevice;
+  profile: import('../model/profile.js').DeviceProfile | null;
+  caveats: string[];
+}
 
 export interface DeviceView {
   id: string;
@@ -97,4 +117,5 @@ export type LiveMessage =
   | { type: 'device'; seq: number; new: boolean; device: DeviceView }
   | ({ type: 'stats' } & Status)
   | { type: 'replay'; seq?: number; done: boolean; packets: number }
-  | { type: 'resync'; seq?: number };
+  | { type: 'resync'; seq?: number }
+  | { type: 'plan'; seq?: number; digest: string };

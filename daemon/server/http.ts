@@ -29,9 +29,21 @@ export interface RequestInfo {
   query: URLSearchParams;
   body: unknown;
   params: string[];
+  /** The client's address (IPv4-mapped IPv6 unwrapped). */
+  client: string;
 }
 
 export type Handler = (req: RequestInfo) => unknown;
+
+/** A handler's answer that is a document rather than JSON (an nft ruleset, a UCI file). */
+export class TextReply {
+  constructor(
+    readonly text: string,
+    readonly type: string,
+    /** Offered as a download under this name. */
+    readonly filename: string | null = null,
+  ) {}
+}
 
 export interface Route {
   method: string;
@@ -252,7 +264,14 @@ export class ApiServer {
           const m = r.pattern.exec(routed);
           if (!m) continue;
           if (r.method !== method) continue;
-          const out = await r.handler({ method, path: p, query: url.searchParams, body, params: m.slice(1).map(decodeURIComponent) });
+          const out = await r.handler({ method, path: p, query: url.searchParams, body, params: m.slice(1).map(decodeURIComponent), client: (req.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, '') });
+          if (out instanceof TextReply) {
+            const headers: Record<string, string> = { 'Content-Type': `${out.type}; charset=utf-8`, 'Cache-Control': 'no-store' };
+            if (out.filename) headers['Content-Disposition'] = `attachment; filename="${out.filename.replace(/[^A-Za-z0-9._-]/g, '_')}"`;
+            res.writeHead(200, headers);
+            res.end(out.text);
+            return;
+          }
           return this.json(res, method === 'POST' ? 201 : 200, out ?? { ok: true });
         }
         const exists = this.opts.routes.some((r) => r.pattern.test(routed));

@@ -9,6 +9,7 @@ import { EU_EEA } from '../verdicts/countries.js';
 import type { Daemon } from '../run/daemon.js';
 import type { StoredMute } from '../store/store.js';
 import { ApiError, type RequestInfo, type Route } from './http.js';
+import { planRoutes } from './plan-routes.js';
 
 const MAC = '([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}|ip:[0-9A-Fa-f:.]+)';
 
@@ -185,5 +186,6 @@ export function apiRoutes(d: Daemon): Route[] {
       if (!d.auth.deleteToken(r.params[0])) throw new ApiError(404, `no token ${r.params[0]}`);
       return { ok: true };
     }),
+    ...planRoutes(d),
   ];
 }

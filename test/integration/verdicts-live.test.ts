@@ -112,7 +112,7 @@ describe.skipIf(!ready)('alerts on a capture of cameras talking to brokers abroa
     // its country; the reasons only what held (the order depends on when the category was learnt).
     expect(a.title).toBe(`Dahua ${CAMERA} sends its MQTT password in cleartext to ${BROKER_CN} (China)`);
     expect([...a.reasons].sort()).toEqual([`${BROKER_CN} is in China, outside the trusted countries`, 'its MQTT password travels in cleartext', 'the device is a camera'].sort());
-    expect(a.remediation.join(' ')).toMatch(/isolated network zone/);
+    expect(a.remediation.join(' ')).toMatch(/Isolate .* with its segmentation plan/);
     expect(a.remediation).toContain(`Block ${BROKER_CN} (China) at the router if the device works without it.`);
   });
 

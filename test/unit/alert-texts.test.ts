@@ -241,7 +241,7 @@ describe('texts follow what is learnt about the device', () => {
     expect(after.title).toBe('Nursery cam talks MQTT without encryption to mqtt-eu.cloudcam-service.net (China)');
     expect(after.severity).toBe('critical');
     expect(after.reasons).toEqual(['mqtt-eu.cloudcam-service.net is in China, outside the trusted countries', 'the device is a baby monitor']);
-    expect(after.remediation[0]).toBe('Move Nursery cam to an isolated network zone (guest or IoT Wi-Fi) so it cannot reach your other devices.');
+    expect(after.remediation[0]).toBe('Isolate Nursery cam with its segmentation plan (the dashboard\'s Segmentation page, or `vigie segment`): it loses the internet and keeps only the devices that control it.');
     expect(h.changes.slice(n).map((a) => a.title)).toEqual([after.title]);
   });
 

@@ -175,6 +175,51 @@ describe('daemon API', () => {
     expect((await api(`/api/alerts/${a.id}`)).body.muted).toBe(false);
   });
 
+  it('plans segmentation from the learnt profile, takes the household\'s zone, refuses to apply without --allow-apply', async () => {
+    const mac = '28:cf:e9:21:14:8f';
+    const plan = (await api('/api/plan')).body;
+    const dev = plan.devices.find((x: { mac: string }) => x.mac === mac);
+    // An unidentified device speaking cleartext MQTT to the internet: the policy limits it to what it used.
+    expect(dev).toMatchObject({ zone: 'iot', source: 'policy', rule: 'unknown-behaves-like-iot' });
+    expect(dev.reasons[0]).toContain('it speaks MQTT to the internet');
+    expect(dev.allow.ipv4).toContain('198.41.30.241');
+    expect(dev.evidence.alerts[0]).toMatchObject({ rule: 'mqtt-cleartext-internet', severity: 'critical' });
+    const nft = await api('/api/plan?format=nft&download');
+    expect(nft.status).toBe(200);
+    expect(nft.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(nft.headers.get('content-disposition')).toBe('attachment; filename="vigie.nft"');
+    expect(nft.body).toContain('table inet vigie');
+    expect((await api('/api/plan?format=pdf')).status).toBe(400);
+    const one = (await api(`/api/devices/${mac}/plan`)).body;
+    expect(one.device.zone).toBe('iot');
+    expect(one.profile).toMatchObject({ mac, state: 'learning' });
+    expect(one.profile.destinations.some((x: { port: number; app: string }) => x.port === 1883 && x.app === 'mqtt')).toBe(true);
+    expect((await api(`/api/devices/${mac}/mud`)).body['ietf-mud:mud']).toBeTruthy();
+    // The household's choice wins, is kept, and goes back to the advice with null.
+    expect((await api(`/api/devices/${mac}/zone`, { method: 'PUT', body: JSON.stringify({ zone: 'dmz' }) })).status).toBe(400);
+    expect((await api(`/api/devices/${mac}/zone`, { method: 'PUT', body: JSON.stringify({ zone: 'quarantine', why: 1 }) })).status).toBe(400);
+    const since = (await liveUntil(0, 'hello')).find((m) => m.type === 'hello')!.seq!;
+    const q = await api(`/api/devices/${mac}/zone`, { method: 'PUT', body: JSON.stringify({ zone: 'quarantine' }) });
+    expect(q.body.device).toMatchObject({ zone: 'quarantine', advised: 'iot', source: 'user' });
+    expect(d.store.data.devices[mac].zone).toBe('quarantine');
+    expect((await liveUntil(since, 'plan')).some((m) => m.type === 'plan')).toBe(true);
+    expect((await api('/api/plan')).body.zones.quarantine.devices).toContain(mac);
+    await api(`/api/devices/${mac}/zone`, { method: 'PUT', body: JSON.stringify({ zone: null }) });
+    expect((await api(`/api/devices/${mac}/plan`)).body.device.zone).toBe('iot');
+    // Freezing and re-opening the profile.
+    expect((await api(`/api/devices/${mac}/profile`, { method: 'POST', body: JSON.stringify({ learning: false }) })).body.state).toBe('frozen');
+    expect((await api(`/api/devices/${mac}/profile`, { method: 'POST', body: JSON.stringify({ learning: true }) })).body.state).toBe('learning');
+    expect((await api('/api/devices/02:00:00:00:00:99/profile', { method: 'POST', body: JSON.stringify({ learning: true }) })).status).toBe(404);
+    // Applying needs --allow-apply.
+    const st = (await api('/api/plan/state')).body;
+    expect(st).toMatchObject({ allowApply: false, applied: null, pending: null, rollbackSeconds: 60 });
+    expect(st.digest).toMatch(/^[0-9a-f]{16}$/);
+    const refused = await api('/api/plan/apply', { method: 'POST', body: JSON.stringify({ digest: st.digest }) });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toContain('--allow-apply');
+    expect((await api('/api/plan/confirm', { method: 'POST', body: '{}' })).status).toBe(403);
+  });
+
   it('labels a device, marks it personal (and forgets its destinations), checks input', async () => {
     const mac = '28:cf:e9:21:14:8f';
     expect((await api(`/api/devices/${mac}`, { method: 'PATCH', body: JSON.stringify({ category: 'fridge' }) })).status).toBe(400);

@@ -66,8 +66,11 @@ describe('OpenWrt UCI configuration', () => {
     const c = readConfigFile(shipped);
     expect(c.run).toEqual({ interface: 'br-lan', port: 8090, stateDir: '/etc/vigie', commitInterval: 3600, eventLog: '/tmp/vigie-events.jsonl' });
     expect(c.learningPeriod).toBe(600);
+    expect(c.segment).toEqual({ learningDays: 7, lanInterfaces: ['br-lan'], rollbackSeconds: 60 });
     const engine = loadConfig(shipped);
     expect(engine.verdicts!.learningPeriod).toBe(600);
+    expect(engine.segment).toMatchObject({ learningSeconds: 7 * 86400, lanInterfaces: ['br-lan'], rollbackSeconds: 60, protect: [] });
+    expect(engine.segment!.policy.length).toBeGreaterThan(3);
   });
 
   it('gives the same engine settings as the equivalent YAML', () => {
@@ -88,6 +91,7 @@ describe('OpenWrt UCI configuration', () => {
         "\toption mac 'AA:BB:CC:DD:EE:FF'",
         '\toption label "Nursery \\"cam\\""',
         "\toption category 'baby_monitor'",
+        "\toption zone 'quarantine'",
         'config mute',
         "\toption rule 'device-joined'",
         "\toption until '2027-01-01'",
@@ -103,7 +107,7 @@ describe('OpenWrt UCI configuration', () => {
         'networks:',
         `  - { cidr: 203.0.113.0/24, country: CN, asn: 64500, org: "It's a \\"test\\" cloud" }`,
         'devices:',
-        '  "AA:BB:CC:DD:EE:FF": { label: "Nursery \\"cam\\"", category: baby_monitor }',
+        '  "AA:BB:CC:DD:EE:FF": { label: "Nursery \\"cam\\"", category: baby_monitor, zone: quarantine }',
         'mutes:',
         '  - { rule: device-joined, until: "2027-01-01" }',
         '',
@@ -111,7 +115,7 @@ describe('OpenWrt UCI configuration', () => {
     );
     const a = loadConfig(uci);
     const b = loadConfig(yml);
-    expect(a.deviceOverrides).toEqual({ 'aa:bb:cc:dd:ee:ff': { label: 'Nursery "cam"', category: 'baby_monitor' } });
+    expect(a.deviceOverrides).toEqual({ 'aa:bb:cc:dd:ee:ff': { label: 'Nursery "cam"', category: 'baby_monitor', zone: 'quarantine' } });
     expect(a.deviceOverrides).toEqual(b.deviceOverrides);
     expect([...a.verdicts!.trusted].sort()).toEqual([...b.verdicts!.trusted].sort());
     expect(a.verdicts!.trusted.has('FR') && a.verdicts!.trusted.has('CH') && a.verdicts!.trusted.has('DE')).toBe(true);
@@ -176,9 +180,14 @@ describe('OpenWrt package files', () => {
   it('has a procd script that parses and a capability set with CAP_NET_RAW only', () => {
     execFileSync('sh', ['-n', path.join(OPENWRT, 'files/vigie.init')]);
     const init = fs.readFileSync(path.join(OPENWRT, 'files/vigie.init'), 'utf8');
-    for (const p of ['respawn', 'no_new_privs 1', 'user vigie', 'capabilities /usr/share/vigie/capabilities.json', 'procd_add_jail', 'procd_add_reload_trigger vigie', '--config /etc/config/vigie']) expect(init).toContain(p);
+    for (const p of ['respawn', 'no_new_privs 1', 'user vigie', 'local caps=/usr/share/vigie/capabilities.json', 'procd_set_param capabilities "$caps"', 'procd_add_jail', 'procd_add_reload_trigger vigie', '--config /etc/config/vigie']) expect(init).toContain(p);
     const caps = JSON.parse(fs.readFileSync(path.join(OPENWRT, 'files/capabilities.json'), 'utf8')) as Record<string, string[]>;
     for (const set of ['bounding', 'effective', 'ambient', 'permitted', 'inheritable']) expect(caps[set]).toEqual(['CAP_NET_RAW']);
+    // CAP_NET_ADMIN only when the household turned plan applying on (option allow_apply '1').
+    expect(init).toMatch(/if \[ "\$allow_apply" = 1 \]; then\n\t\tprocd_append_param command --allow-apply\n\t\tcaps=\/usr\/share\/vigie\/capabilities-apply\.json/);
+    expect(fs.readFileSync(path.join(OPENWRT, 'files/vigie.config'), 'utf8')).toContain("option allow_apply '0'");
+    const apply = JSON.parse(fs.readFileSync(path.join(OPENWRT, 'files/capabilities-apply.json'), 'utf8')) as Record<string, string[]>;
+    for (const set of ['bounding', 'effective', 'ambient', 'permitted', 'inheritable']) expect(apply[set]).toEqual(['CAP_NET_RAW', 'CAP_NET_ADMIN']);
   });
 
   it('has a feed Makefile that installs the files that exist', () => {
