@@ -184,7 +184,7 @@ describe('OpenWrt package files', () => {
     const caps = JSON.parse(fs.readFileSync(path.join(OPENWRT, 'files/capabilities.json'), 'utf8')) as Record<string, string[]>;
     for (const set of ['bounding', 'effective', 'ambient', 'permitted', 'inheritable']) expect(caps[set]).toEqual(['CAP_NET_RAW']);
     // CAP_NET_ADMIN only when the household turned plan applying on (option allow_apply '1').
-    expect(init).toMatch(/if \[ "\$allow_apply" = 1 \]; then\n\t\tprocd_append_param command --allow-apply\n\t\tcaps=\/usr\/share\/vigie\/capabilities-apply\.json/);
+    expect(init).toMatch(/if \[ "\$allow_apply" = 1 \]; then\n(?:\t\t.*\n)*?\t\tprocd_append_param command --allow-apply\n\t\tcaps=\/usr\/share\/vigie\/capabilities-apply\.json/);
     expect(fs.readFileSync(path.join(OPENWRT, 'files/vigie.config'), 'utf8')).toContain("option allow_apply '0'");
     const apply = JSON.parse(fs.readFileSync(path.join(OPENWRT, 'files/capabilities-apply.json'), 'utf8')) as Record<string, string[]>;
     for (const set of ['bounding', 'effective', 'ambient', 'permitted', 'inheritable']) expect(apply[set]).toEqual(['CAP_NET_RAW', 'CAP_NET_ADMIN']);

@@ -309,8 +309,8 @@ describe('renderDnsmasq', () => {
       'ip link set lo up && ip addr add 127.0.0.2/8 dev lo',
       'nft -f "$1"',
       // The internet's resolver, and the router's forwarding to it with Vigie's lines.
-      'dnsmasq --keep-in-foreground --conf-file=/dev/null --listen-address=127.0.0.2 --bind-interfaces --no-resolv --no-hosts --log-facility=/dev/null --address=/shared.cloud.test/198.51.100.77 --address=/shared.cloud.test/2001:db8:1::77 --address=/d0.cloud.test/198.51.100.78 & up=$!',
-      `dnsmasq --keep-in-foreground --conf-file=${conf} --listen-address=127.0.0.1 --port=5353 --bind-interfaces --no-resolv --no-hosts --log-facility=/dev/null --server=127.0.0.2 & rt=$!`,
+      `dnsmasq --keep-in-foreground --pid-file=${path.join(dir, 'fill-up.pid')} --conf-file=/dev/null --listen-address=127.0.0.2 --bind-interfaces --no-resolv --no-hosts --log-facility=/dev/null --address=/shared.cloud.test/198.51.100.77 --address=/shared.cloud.test/2001:db8:1::77 --address=/d0.cloud.test/198.51.100.78 & up=$!`,
+      `dnsmasq --keep-in-foreground --pid-file=${path.join(dir, 'fill-rt.pid')} --conf-file=${conf} --listen-address=127.0.0.1 --port=5353 --bind-interfaces --no-resolv --no-hosts --log-facility=/dev/null --server=127.0.0.2 & rt=$!`,
       // Both listening before the first lookup (at most 10 s under load).
       "n=0; until ss -Hlun 'sport = :53' | grep -q . && ss -Hlun 'sport = :5353' | grep -q .; do n=$((n+1)); [ $n -gt 100 ] && exit 9; sleep 0.1; done",
       'dig +short +time=1 +tries=1 -p 5353 @127.0.0.1 shared.cloud.test A',
