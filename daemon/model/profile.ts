@@ -67,5 +67,9 @@ export interface DeviceProfile {
   lastSeen: string;
 }
 
-/** Bounds of one profile: a device that talks to thousands of hosts is not an allow-list. */
-export const PROFILE_LIMITS = { destinations: 256, peers: 64, addressesPerDestination: 16 } as const;
+/**
+ * Bounds of one profile: a device that talks to more than a hundred hosts is not one an allow-list
+ * can describe (the plan keeps 64 names per device), and offline a busy capture's profiles would
+ * otherwise cost more memory than its flows.
+ */
+export const PROFILE_LIMITS = { destinations: 128, peers: 64, addressesPerDestination: 16 } as const;

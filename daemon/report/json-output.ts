@@ -16,7 +16,13 @@ export function writeReportJson(report: AnalysisReport, fd: number, flowJson?: s
     const part = texts.slice(i, i + BATCH).join(',');
     writeAll(fd, i === 0 ? part : `,${part}`);
   }
-  writeAll(fd, `],"alerts":${JSON.stringify(alerts)},"profiles":${JSON.stringify(profiles)}}\n`);
+  writeAll(fd, `],"alerts":${JSON.stringify(alerts)},"profiles":[`);
+  // Profiles in batches too: a busy capture's profiles make megabytes of text.
+  for (let i = 0; i < profiles.length; i += BATCH / 8) {
+    const part = profiles.slice(i, i + BATCH / 8).map((p) => JSON.stringify(p)).join(',');
+    writeAll(fd, i === 0 ? part : `,${part}`);
+  }
+  writeAll(fd, ']}\n');
 }
 
 /** JSON lines to a file descriptor, written in batches. */

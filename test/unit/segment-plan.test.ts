@@ -160,8 +160,8 @@ describe('profiles', () => {
     const book = new ProfileBook({ learningSeconds: null, place: geo });
     for (let i = 0; i < 300; i++) book.add(flow({ from: ['192.168.1.11', PLUG], to: [`198.51.100.${i % 250}`, null], port: 1000 + i }));
     const p = book.get(PLUG)!;
-    expect(p.destinations.length).toBe(256);
-    expect(p.dropped.destinations).toBe(44);
+    expect(p.destinations.length).toBe(128);
+    expect(p.dropped.destinations).toBe(172);
   });
 
   it('groups names by registrable domain', () => {
