@@ -10,14 +10,13 @@
  * The router does not pass bridged frames through the IP hooks (bridge-nf-call-* = 0, as on
  * OpenWrt without kmod-br-netfilter): traffic between LAN devices meets only the bridge family.
  * Only addresses inside the lab's namespaces receive traffic; destroy() kills every process and
- * removes every namespace, also when the test failed. Also: plans built by hand (planDevice,
- * segmentationPlan), shared with the unit tests of the nft output.
+ * removes every namespace, also when the test failed. Also re-exports the hand-built plans of
+ * test/helpers/plans.ts (planDevice, planPeer, segmentationPlan) for the tests that use the lab.
  */
 import { type ChildProcess, execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PLAN_SCHEMA_VERSION, type PlanDevice, type PlanPeer, type SegmentationPlan, type Zone, ZONE_DESCRIPTIONS, ZONES } from '../../daemon/model/plan.js';
 import { sleep, TestNet } from './netns.js';
 
 export interface LabDevice {
@@ -393,47 +392,5 @@ export class RouterLab {
   }
 }
 
-/** A plan device built by hand, every field of the type filled (plan.schema.json). */
-export function planDevice(mac: string, zone: Zone, extra: Partial<Pick<PlanDevice, 'name' | 'ips' | 'lan'>> & { hosts?: { name: string; addresses?: string[] }[]; ipv4?: string[]; ipv6?: string[] } = {}): PlanDevice {
-  return {
-    mac,
-    name: extra.name ?? `device ${mac}`,
-    vendor: null,
-    model: null,
-    category: zone === 'trusted' ? 'computer' : 'camera',
-    ips: extra.ips ?? [],
-    zone,
-    advised: zone,
-    source: 'user',
-    rule: null,
-    reasons: ['chosen by the test'],
-    evidence: { alerts: [], category: [], destinations: [] },
-    allow: {
-      hosts: (extra.hosts ?? []).map((h) => ({ name: h.name, domain: null, country: null, encrypted: null, ports: [{ proto: 'tcp', port: 80 }], addresses: h.addresses ?? [] })),
-      ipv4: extra.ipv4 ?? [],
-      ipv6: extra.ipv6 ?? [],
-    },
-    lan: extra.lan ?? [],
-    profile: { state: 'frozen', learningUntil: null, changes: 0 },
-  };
-}
-
-/** A LAN peer entry for a plan device. */
-export function planPeer(mac: string | null, ips: string[], role: PlanPeer['role'], name = mac ?? ips[0]): PlanPeer {
-  return { mac, ips, name, role, ports: [{ proto: 'tcp', port: 8080 }] };
-}
-
-export function segmentationPlan(devices: PlanDevice[], opts: { lanInterfaces?: string[]; limits?: Partial<Pick<SegmentationPlan['limits'], 'hostsPerDevice' | 'addressesPerDevice' | 'lanPeersPerDevice'>> } = {}): SegmentationPlan {
-  const zones = Object.fromEntries(ZONES.map((z) => [z, { description: ZONE_DESCRIPTIONS[z], devices: devices.filter((d) => d.zone === z).map((d) => d.mac) }])) as SegmentationPlan['zones'];
-  return {
-    vigie: { version: '0.0.0-test', schema: PLAN_SCHEMA_VERSION },
-    generated: '2026-01-01T00:00:00.000Z',
-    source: { kind: 'capture', path: 'test.pcap' },
-    homeCountry: 'FR',
-    lanInterfaces: opts.lanInterfaces ?? ['br-lan'],
-    zones,
-    devices,
-    limits: { hostsPerDevice: 64, addressesPerDevice: 256, lanPeersPerDevice: 32, ...opts.limits, cut: { hosts: 0, addresses: 0, lanPeers: 0 }, setElements: 0 },
-    caveats: [],
-  };
-}
+// Plans built by hand, for the tests that drive the lab: test/helpers/plans.ts.
+export { planDevice, planHost, planPeer, segmentationPlan } from './plans.js';

@@ -5,65 +5,28 @@
  * the pair checker are both shown rejecting broken files, so that passing means something.
  */
 import { describe, expect, it } from 'vitest';
-import { ZONE_DESCRIPTIONS, ZONES, type PlanDevice, type PlanHost, type PlanPeer, type SegmentationPlan, type Zone } from '../../daemon/model/plan.js';
+import type { PlanHost, Zone } from '../../daemon/model/plan.js';
 import { checkMudPairs, mudFileName, mudUrl, renderMud, type MudAce, type MudAcl, type MudFile } from '../../daemon/segment/mud.js';
+import { planDevice, planHost, planPeer, segmentationPlan } from '../helpers/plans.js';
 import { yanglint, yanglintAll, yanglintMissing } from '../helpers/yanglint.js';
 
 const NO_YANGLINT = yanglintMissing();
 const skipNote = NO_YANGLINT ? ` (skipped: ${NO_YANGLINT})` : '';
 
-// ---- hand-built plans, every field of daemon/model/plan.ts filled ----
+// ---- hand-built plans (test/helpers/plans.ts), every field of daemon/model/plan.ts filled ----
 
-function host(name: string, addresses: string[], ports: PlanHost['ports'] = [{ proto: 'tcp', port: 443 }]): PlanHost {
-  return { name, domain: name.split('.').slice(-2).join('.'), country: 'US', encrypted: true, ports, addresses };
-}
-
-function peer(mac: string | null, ips: string[], role: PlanPeer['role'], ports: PlanPeer['ports'], name = 'peer'): PlanPeer {
-  return { mac, ips, name, role, ports };
-}
-
-function device(mac: string, zone: Zone, o: Partial<PlanDevice> = {}): PlanDevice {
-  return {
-    mac,
-    name: o.name ?? `Device ${mac.slice(-5)}`,
-    vendor: o.vendor === undefined ? 'Acme Lighting' : o.vendor,
-    model: o.model === undefined ? 'Bulb 2000' : o.model,
-    category: o.category ?? 'light',
-    ips: o.ips ?? ['192.168.1.50', 'fe80::50'],
-    zone,
-    advised: o.advised ?? zone,
-    source: o.source ?? 'policy',
-    rule: o.rule ?? 'iot-known-category',
-    reasons: o.reasons ?? [`A light bulb: ${zone}.`],
-    evidence: o.evidence ?? { alerts: [], category: [{ observation: 'mDNS _hue._tcp', rule: 'hue', category: 'light', weight: 1 }], destinations: [] },
-    allow: o.allow ?? { hosts: [], ipv4: [], ipv6: [] },
-    lan: o.lan ?? [],
-    profile: o.profile ?? { state: 'frozen', learningUntil: '2025-04-30T10:00:00.000Z', changes: 1 },
-  };
-}
-
-function planOf(devices: PlanDevice[]): SegmentationPlan {
-  const zones = Object.fromEntries(ZONES.map((z) => [z, { description: ZONE_DESCRIPTIONS[z], devices: devices.filter((d) => d.zone === z).map((d) => d.mac) }])) as SegmentationPlan['zones'];
-  return {
-    vigie: { version: '0.1.0', schema: 1 },
-    generated: '2025-05-01T10:00:00.000Z',
-    source: { kind: 'state', path: '/var/lib/vigie' },
-    homeCountry: 'FR',
-    lanInterfaces: ['br-lan'],
-    zones,
-    devices,
-    limits: { hostsPerDevice: 64, addressesPerDevice: 256, lanPeersPerDevice: 32, cut: { hosts: 0, addresses: 0, lanPeers: 0 }, setElements: 0 },
-    caveats: [],
-  };
-}
+const TCP443: PlanHost['ports'] = [{ proto: 'tcp', port: 443 }];
 
 const HA = 'aa:bb:cc:00:00:09';
-const bulb = device('aa:bb:cc:00:00:01', 'iot', {
+const bulb = planDevice('aa:bb:cc:00:00:01', 'iot', {
+  vendor: 'Acme Lighting',
+  model: 'Bulb 2000',
+  category: 'light',
   allow: {
     hosts: [
-      host('api.lighting.example.com', ['203.0.113.5', '2001:db8::5'], [{ proto: 'tcp', port: 443 }, { proto: 'udp', port: 123 }]),
-      host('v6only.example.net', ['2001:db8::6'], [{ proto: 'tcp', port: 8883 }]),
-      host('ping.example.org', ['203.0.113.8'], [{ proto: 'icmp', port: 0 }]),
+      planHost('api.lighting.example.com', ['203.0.113.5', '2001:db8::5'], { ports: [{ proto: 'tcp', port: 443 }, { proto: 'udp', port: 123 }] }),
+      planHost('v6only.example.net', ['2001:db8::6'], { ports: [{ proto: 'tcp', port: 8883 }] }),
+      planHost('ping.example.org', ['203.0.113.8'], { ports: [{ proto: 'icmp', port: 0 }] }),
     ],
     ipv4: ['198.51.100.7', '203.0.113.5', '203.0.113.8'],
     ipv6: ['2001:db8::5', '2001:db8::6'],
@@ -73,23 +36,24 @@ const bulb = device('aa:bb:cc:00:00:01', 'iot', {
     category: [],
     destinations: [{ host: '198.51.100.7', port: 5683, proto: 'udp', country: 'US', encrypted: false, up: 10, down: 10, learned: true }],
   },
-  lan: [peer(HA, ['192.168.1.9', 'fe80::9'], 'controller', [{ proto: 'tcp', port: 80 }], 'Home Assistant'), peer('aa:bb:cc:00:00:0b', ['192.168.1.11'], 'peer', [{ proto: 'udp', port: 5353 }], 'Bridge')],
+  lan: [planPeer(HA, ['192.168.1.9', 'fe80::9'], 'controller', 'Home Assistant', [{ proto: 'tcp', port: 80 }]), planPeer('aa:bb:cc:00:00:0b', ['192.168.1.11'], 'peer', 'Bridge', [{ proto: 'udp', port: 5353 }])],
 });
-const camera = device('aa:bb:cc:00:00:02', 'local-only', {
+const camera = planDevice('aa:bb:cc:00:00:02', 'local-only', {
   category: 'camera',
   vendor: null,
   model: null,
-  lan: [peer('aa:bb:cc:00:00:0a', ['192.168.1.10'], 'peer', [{ proto: 'tcp', port: 554 }], 'NVR'), peer(HA, ['192.168.1.9'], 'controller', [{ proto: 'tcp', port: 8000 }])],
+  lan: [planPeer('aa:bb:cc:00:00:0a', ['192.168.1.10'], 'peer', 'NVR', [{ proto: 'tcp', port: 554 }]), planPeer(HA, ['192.168.1.9'], 'controller', 'peer', [{ proto: 'tcp', port: 8000 }])],
 });
 // A quarantined toy whose plan (wrongly) still carries destinations and a peer: none may appear.
-const toy = device('aa:bb:cc:00:00:03', 'quarantine', {
+const toy = planDevice('aa:bb:cc:00:00:03', 'quarantine', {
   category: 'toy',
-  allow: { hosts: [host('cloud.toy.example', ['203.0.113.50'])], ipv4: ['203.0.113.50'], ipv6: [] },
-  lan: [peer(HA, ['192.168.1.9'], 'controller', [{ proto: 'tcp', port: 443 }]), peer('aa:bb:cc:00:00:0c', ['192.168.1.12'], 'peer', [{ proto: 'tcp', port: 22 }])],
+  allow: { hosts: [planHost('cloud.toy.example', ['203.0.113.50'], { ports: TCP443 })], ipv4: ['203.0.113.50'], ipv6: [] },
+  lan: [planPeer(HA, ['192.168.1.9'], 'controller', 'peer', [{ proto: 'tcp', port: 443 }]), planPeer('aa:bb:cc:00:00:0c', ['192.168.1.12'], 'peer', 'peer', [{ proto: 'tcp', port: 22 }])],
 });
-const evil = device('aa:bb:cc:00:00:04', 'blocked', { lan: [peer(HA, ['192.168.1.9'], 'controller', [{ proto: 'tcp', port: 80 }])] });
-const laptop = device('aa:bb:cc:00:00:05', 'trusted', { category: 'computer' });
-const plan = planOf([bulb, camera, toy, evil, laptop]);
+const evil = planDevice('aa:bb:cc:00:00:04', 'blocked', { lan: [planPeer(HA, ['192.168.1.9'], 'controller', 'peer', [{ proto: 'tcp', port: 80 }])] });
+const laptop = planDevice('aa:bb:cc:00:00:05', 'trusted', { category: 'computer' });
+// generated: the MUD container's last-update, checked below.
+const plan = segmentationPlan([bulb, camera, toy, evil, laptop], { generated: '2025-05-01T10:00:00.000Z' });
 
 // ---- reading a MUD file ----
 
@@ -213,22 +177,22 @@ describe('renderMud: every zone', () => {
 });
 
 describe('renderMud: IPv6-only hosts and odd names', () => {
-  const d = device('02:00:00:00:00:01', 'iot', {
+  const d = planDevice('02:00:00:00:00:01', 'iot', {
     name: 'Bob\'s "bulb"\n\tsecond line ✓',
     vendor: 'Ünïcode Ltd.\r\n',
     allow: {
       hosts: [
-        host('v6.example.net', ['2001:db8::1']),
-        host('UPPER.Example.COM.', []),
-        host('_srv._tcp.example.com', ['203.0.113.1']),
-        host('bad-.example.com', ['203.0.113.9', '2001:db8::9']),
-        host('also bad.example.com', []),
+        planHost('v6.example.net', ['2001:db8::1'], { ports: TCP443 }),
+        planHost('UPPER.Example.COM.', [], { ports: TCP443 }),
+        planHost('_srv._tcp.example.com', ['203.0.113.1'], { ports: TCP443 }),
+        planHost('bad-.example.com', ['203.0.113.9', '2001:db8::9'], { ports: TCP443 }),
+        planHost('also bad.example.com', [], { ports: TCP443 }),
       ],
       ipv4: ['203.0.113.1', '203.0.113.9'],
       ipv6: ['2001:db8::1', '2001:db8::9'],
     },
   });
-  const p = planOf([d]);
+  const p = segmentationPlan([d]);
   const m = renderMud(p, d)!;
 
   it(`passes yanglint${skipNote}`, { skip: !!NO_YANGLINT }, () => {
@@ -347,13 +311,13 @@ describe('200 devices', () => {
   const devices = Array.from({ length: 200 }, (_, i) => {
     const mac = `02:00:00:00:${Math.floor(i / 256).toString(16).padStart(2, '0')}:${(i % 256).toString(16).padStart(2, '0')}`;
     const zone = zones[i % zones.length];
-    const hosts = zone === 'iot' ? Array.from({ length: 16 }, (_, j) => host(j % 4 === 0 ? `shared${j}.example.com` : `d${i}-h${j}.vendor${i % 7}.example.net`, j % 3 === 0 ? [`2001:db8:${i.toString(16)}::${j + 1}`] : [`203.0.${i % 250}.${j + 1}`], [{ proto: j % 2 ? 'udp' : 'tcp', port: 1000 + j }])) : [];
-    return device(mac, zone, {
+    const hosts = zone === 'iot' ? Array.from({ length: 16 }, (_, j) => planHost(j % 4 === 0 ? `shared${j}.example.com` : `d${i}-h${j}.vendor${i % 7}.example.net`, j % 3 === 0 ? [`2001:db8:${i.toString(16)}::${j + 1}`] : [`203.0.${i % 250}.${j + 1}`], { ports: [{ proto: j % 2 ? 'udp' : 'tcp', port: 1000 + j }] })) : [];
+    return planDevice(mac, zone, {
       allow: { hosts, ipv4: hosts.flatMap((h) => h.addresses.filter((a) => a.includes('.'))), ipv6: hosts.flatMap((h) => h.addresses.filter((a) => a.includes(':'))) },
-      lan: zone === 'blocked' || zone === 'trusted' ? [] : [peer(HA, ['192.168.1.9'], 'controller', [{ proto: 'tcp', port: 80 }]), ...(zone === 'quarantine' ? [] : [peer(null, ['fe80::77'], 'peer', [])])],
+      lan: zone === 'blocked' || zone === 'trusted' ? [] : [planPeer(HA, ['192.168.1.9'], 'controller', 'peer', [{ proto: 'tcp', port: 80 }]), ...(zone === 'quarantine' ? [] : [planPeer(null, ['fe80::77'], 'peer', 'peer', [])])],
     });
   });
-  const p = planOf(devices);
+  const p = segmentationPlan(devices);
 
   it(`renders every MUD file in well under a second; all pair up and pass yanglint${skipNote}`, () => {
     const t0 = performance.now();

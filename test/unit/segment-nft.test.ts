@@ -20,7 +20,7 @@ import { renderDnsmasq, renderNft } from '../../daemon/segment/nft.js';
 import { parseRemote, sshArgv } from '../../daemon/segment/remote.js';
 import { segmentScript, type ScriptAction } from '../../daemon/segment/rollback-script.js';
 import { haveCommands } from '../helpers/home-lab.js';
-import { planDevice, planPeer, segmentationPlan } from '../helpers/router-lab.js';
+import { planDevice, planPeer, segmentationPlan } from '../helpers/plans.js';
 
 const root = process.getuid?.() === 0;
 const canNft = root && haveCommands('nft', 'unshare') && spawnSync('unshare', ['-n', 'true']).status === 0;

@@ -11,81 +11,34 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { parseUci, type UciSection } from '../../daemon/config/uci.js';
-import { ZONE_DESCRIPTIONS, ZONES, type PlanDevice, type PlanHost, type PlanPeer, type SegmentationPlan, type Zone } from '../../daemon/model/plan.js';
+import type { SegmentationPlan, Zone } from '../../daemon/model/plan.js';
 import { renderMud } from '../../daemon/segment/mud.js';
 import { checkDnsmasqTraps, checkUciTraps, parseUciFirewall } from '../../daemon/segment/uci-check.js';
 import { DNSMASQ_MAX_LINE, dnsmasqLines, familyFromSetName } from '../../daemon/segment/uci-dhcp.js';
 import { renderUci } from '../../daemon/segment/uci.js';
 import { ROOT } from '../helpers/corpus.js';
+import { planDevice, planHost, planPeer, segmentationPlan } from '../helpers/plans.js';
 
-// ---- hand-built plans, every field of daemon/model/plan.ts filled ----
-
-function host(name: string, addresses: string[], ports: PlanHost['ports'] = [{ proto: 'tcp', port: 443 }]): PlanHost {
-  return { name, domain: name.split('.').slice(-2).join('.'), country: 'DE', encrypted: true, ports, addresses };
-}
-
-function peer(mac: string | null, ips: string[], role: PlanPeer['role'], ports: PlanPeer['ports'], name = 'peer'): PlanPeer {
-  return { mac, ips, name, role, ports };
-}
-
-function device(mac: string, zone: Zone, o: Partial<PlanDevice> = {}): PlanDevice {
-  const hosts = o.allow?.hosts ?? [];
-  return {
-    mac,
-    name: o.name ?? `Device ${mac.slice(-5)}`,
-    vendor: o.vendor ?? 'Acme',
-    model: o.model ?? 'Gadget 2',
-    category: o.category ?? 'smart_plug',
-    ips: o.ips ?? ['192.168.1.50'],
-    zone,
-    advised: o.advised ?? zone,
-    source: o.source ?? 'policy',
-    rule: o.rule ?? 'iot-known-category',
-    reasons: o.reasons ?? [`It is a smart plug, so ${zone}.`],
-    evidence: o.evidence ?? {
-      alerts: [{ id: 'a1', rule: 'mqtt-cleartext-internet', severity: 'high', title: 'cleartext MQTT' }],
-      category: [{ observation: 'dhcp vendor class', rule: 'tuya', category: 'smart_plug', weight: 0.9 }],
-      destinations: hosts.flatMap((h) => h.ports.map((p) => ({ host: h.name, port: p.port, proto: p.proto, country: h.country, encrypted: h.encrypted, up: 100, down: 200, learned: true }))),
-    },
-    allow: o.allow ?? { hosts: [], ipv4: [], ipv6: [] },
-    lan: o.lan ?? [],
-    profile: o.profile ?? { state: 'frozen', learningUntil: '2025-04-30T10:00:00.000Z', changes: 0 },
-  };
-}
-
-function planOf(devices: PlanDevice[]): SegmentationPlan {
-  const zones = Object.fromEntries(ZONES.map((z) => [z, { description: ZONE_DESCRIPTIONS[z], devices: devices.filter((d) => d.zone === z).map((d) => d.mac) }])) as SegmentationPlan['zones'];
-  return {
-    vigie: { version: '0.1.0', schema: 1 },
-    generated: '2025-05-01T10:00:00.000Z',
-    source: { kind: 'capture', path: '/captures/home.pcapng' },
-    homeCountry: 'FR',
-    lanInterfaces: ['br-lan'],
-    zones,
-    devices,
-    limits: { hostsPerDevice: 64, addressesPerDevice: 256, lanPeersPerDevice: 32, cut: { hosts: 0, addresses: 0, lanPeers: 0 }, setElements: devices.length },
-    caveats: ['Two Wi-Fi clients of one access point talk to each other inside the radio.'],
-  };
-}
+// ---- hand-built plans (test/helpers/plans.ts), every field of daemon/model/plan.ts filled ----
 
 const MAC = { plug: 'aa:bb:cc:00:00:01', cam: 'aa:bb:cc:00:00:02', toy: 'aa:bb:cc:00:00:03', evil: 'aa:bb:cc:00:00:04', laptop: 'aa:bb:cc:00:00:05', ha: 'aa:bb:cc:00:00:09', nvr: 'aa:bb:cc:00:00:0a' };
 
 function everyZone(): SegmentationPlan {
-  return planOf([
-    device(MAC.plug, 'iot', {
+  return segmentationPlan([
+    planDevice(MAC.plug, 'iot', {
       name: 'Kitchen plug',
       ips: ['192.168.1.20', 'fe80::1', '2001:db8:1::20'],
       allow: {
-        hosts: [host('a1.tuyaeu.com', ['203.0.113.5'], [{ proto: 'tcp', port: 443 }, { proto: 'udp', port: 6667 }]), host('m1.tuyaeu.com', ['203.0.113.6'], [{ proto: 'tcp', port: 8883 }])],
+        hosts: [planHost('a1.tuyaeu.com', ['203.0.113.5'], { ports: [{ proto: 'tcp', port: 443 }, { proto: 'udp', port: 6667 }] }), planHost('m1.tuyaeu.com', ['203.0.113.6'], { ports: [{ proto: 'tcp', port: 8883 }] })],
         ipv4: ['198.51.100.7', '203.0.113.5', '203.0.113.6'],
         ipv6: [],
       },
-      lan: [peer(MAC.ha, ['192.168.1.9'], 'controller', [{ proto: 'tcp', port: 6668 }], 'Home Assistant')],
+      lan: [planPeer(MAC.ha, ['192.168.1.9'], 'controller', 'Home Assistant', [{ proto: 'tcp', port: 6668 }])],
     }),
-    device(MAC.cam, 'local-only', { name: 'Garden camera', category: 'camera', ips: ['192.168.1.21'], lan: [peer(MAC.nvr, ['192.168.1.10'], 'peer', [{ proto: 'tcp', port: 554 }], 'NVR')] }),
-    device(MAC.toy, 'quarantine', { name: 'Talking bear', category: 'toy', ips: [], lan: [peer(MAC.ha, ['192.168.1.9'], 'controller', [{ proto: 'tcp', port: 80 }])] }),
-    device(MAC.evil, 'blocked', { name: 'Unknown box', category: 'unknown', source: 'user', rule: null, ips: ['192.168.1.23'] }),
-    device(MAC.laptop, 'trusted', { name: 'Laptop', category: 'computer', rule: 'personal', profile: { state: 'none', learningUntil: null, changes: 0 } }),
+    planDevice(MAC.cam, 'local-only', { name: 'Garden camera', category: 'camera', ips: ['192.168.1.21'], lan: [planPeer(MAC.nvr, ['192.168.1.10'], 'peer', 'NVR', [{ proto: 'tcp', port: 554 }])] }),
+    planDevice(MAC.toy, 'quarantine', { name: 'Talking bear', category: 'toy', ips: [], lan: [planPeer(MAC.ha, ['192.168.1.9'], 'controller', 'peer', [{ proto: 'tcp', port: 80 }])] }),
+    planDevice(MAC.evil, 'blocked', { name: 'Unknown box', category: 'unknown', source: 'user', rule: null, ips: ['192.168.1.23'] }),
+    planDevice(MAC.laptop, 'trusted', { name: 'Laptop', category: 'computer', ips: ['192.168.1.50'], rule: 'personal', profile: { state: 'none', learningUntil: null, changes: 0 } }),
   ]);
 }
 
@@ -289,10 +242,10 @@ describe('renderUci: the iot network recipe', () => {
 });
 
 describe('renderUci: IPv6-only hosts', () => {
-  const plan = planOf([
-    device(MAC.plug, 'iot', {
+  const plan = segmentationPlan([
+    planDevice(MAC.plug, 'iot', {
       ips: ['2001:db8:1::20'],
-      allow: { hosts: [host('v6only.example.net', ['2001:db8::5', '2001:db8::6'])], ipv4: [], ipv6: ['2001:db8::5', '2001:db8::6', '2001:db8::7'] },
+      allow: { hosts: [planHost('v6only.example.net', ['2001:db8::5', '2001:db8::6'])], ipv4: [], ipv6: ['2001:db8::5', '2001:db8::6', '2001:db8::7'] },
     }),
   ]);
   const fw = parseUciFirewall(renderUci(plan).firewall);
@@ -316,22 +269,23 @@ describe('renderUci: names with odd characters', () => {
   const evilName = "Bob's \"cam\"\nconfig rule 'pwned'\n\toption target 'ACCEPT' # \\ ✓ Ωmega " + 'x'.repeat(300);
   const label63 = 'a'.repeat(62) + 'b';
   const long = [label63, label63, label63, 'c'.repeat(61)].join('.'); // 253 characters
-  const plan = planOf([
-    device(MAC.plug, 'iot', {
+  const plan = segmentationPlan([
+    planDevice(MAC.plug, 'iot', {
       name: evilName,
+      ips: ['192.168.1.50'],
       allow: {
         hosts: [
-          host('_dns-sd._udp.example.com', []),
-          host('cdn.example.org.', []),
-          host(long, []),
-          host('bad-.example.com', ['203.0.113.9']),
-          host('1.2.3.4', []),
+          planHost('_dns-sd._udp.example.com'),
+          planHost('cdn.example.org.'),
+          planHost(long),
+          planHost('bad-.example.com', ['203.0.113.9']),
+          planHost('1.2.3.4'),
         ],
         ipv4: ['203.0.113.9'],
         ipv6: [],
       },
     }),
-    device(MAC.cam, 'quarantine', { name: 'Café ☕ caméra', ips: ['192.168.1.30'] }),
+    planDevice(MAC.cam, 'quarantine', { name: 'Café ☕ caméra', ips: ['192.168.1.30'] }),
   ]);
   const out = renderUci(plan, { iotNetworkRecipe: true });
   const fw = parseUciFirewall(out.firewall);
@@ -371,10 +325,10 @@ describe('dnsmasq: one set list per name, lines it can read', () => {
   const shared = ['time.example.com', 'ota.example.com'];
   const devices = Array.from({ length: 40 }, (_, i) => {
     const mac = `02:00:00:00:00:${i.toString(16).padStart(2, '0')}`;
-    const own = Array.from({ length: 30 }, (_, j) => host(`device${i}-service${j}-${'x'.repeat(40)}.cloud.example.net`, []));
-    return device(mac, 'iot', { allow: { hosts: [...shared.map((n) => host(n, [])), ...own], ipv4: [], ipv6: [] } });
+    const own = Array.from({ length: 30 }, (_, j) => planHost(`device${i}-service${j}-${'x'.repeat(40)}.cloud.example.net`));
+    return planDevice(mac, 'iot', { ips: ['192.168.1.50'], allow: { hosts: [...shared.map((n) => planHost(n)), ...own], ipv4: [], ipv6: [] } });
   });
-  const out = renderUci(planOf(devices));
+  const out = renderUci(segmentationPlan(devices));
   const fw = parseUciFirewall(out.firewall);
   const dhcp = parseUciFirewall(out.dhcp);
 
@@ -550,14 +504,14 @@ describe('200 devices', () => {
     const mac = `02:00:00:00:${Math.floor(i / 256).toString(16).padStart(2, '0')}:${(i % 256).toString(16).padStart(2, '0')}`;
     const zone = zones[i % zones.length];
     const iot = zone === 'iot';
-    const hosts = iot ? Array.from({ length: 20 }, (_, j) => host(j < 5 ? `shared${j}.example.com` : `d${i}-h${j}.vendor${i % 9}.example.net`, [`203.0.${i % 250}.${j + 1}`, `2001:db8:${i.toString(16)}::${j + 1}`])) : [];
-    return device(mac, zone, {
+    const hosts = iot ? Array.from({ length: 20 }, (_, j) => planHost(j < 5 ? `shared${j}.example.com` : `d${i}-h${j}.vendor${i % 9}.example.net`, [`203.0.${i % 250}.${j + 1}`, `2001:db8:${i.toString(16)}::${j + 1}`])) : [];
+    return planDevice(mac, zone, {
       ips: [`192.168.${Math.floor(i / 250)}.${(i % 250) + 2}`, `2001:db8:ffff::${i.toString(16)}`],
       allow: { hosts, ipv4: hosts.flatMap((h) => h.addresses.filter((a) => a.includes('.'))), ipv6: hosts.flatMap((h) => h.addresses.filter((a) => a.includes(':'))) },
-      lan: zone === 'blocked' || zone === 'trusted' ? [] : [peer(MAC.ha, ['192.168.1.9'], 'controller', [{ proto: 'tcp', port: 8123 }]), ...(zone === 'quarantine' ? [] : [peer(MAC.nvr, ['192.168.1.10'], 'peer', [{ proto: 'tcp', port: 554 }])])],
+      lan: zone === 'blocked' || zone === 'trusted' ? [] : [planPeer(MAC.ha, ['192.168.1.9'], 'controller', 'peer', [{ proto: 'tcp', port: 8123 }]), ...(zone === 'quarantine' ? [] : [planPeer(MAC.nvr, ['192.168.1.10'], 'peer', 'peer', [{ proto: 'tcp', port: 554 }])])],
     });
   });
-  const plan = planOf(devices);
+  const plan = segmentationPlan(devices);
 
   it('renders UCI and every MUD file well under a second, and the output has no trap', () => {
     expect(validatePlan(plan), JSON.stringify(validatePlan.errors?.slice(0, 3))).toBe(true);
