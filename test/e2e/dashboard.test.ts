@@ -14,34 +14,16 @@
  *   both themes, the pages fit a 390 px phone screen;
  * - screenshots for the README (docs/screenshots/), desktop and phone, from this run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { colourPairs, contrast, dashboardReady, DIST, FIRST_CAMERA, freePort, homeCapture, LATE_CAMERA, launchChromium, login as loginAt, SECOND_CAMERA, SHOTS, unnamedControls, VigieDaemon } from '../helpers/dashboard.js';
 
-const ROOT = path.resolve(__dirname, '../..');
-const CHROMIUM = '/usr/bin/chromium';
-const DIST = path.join(ROOT, 'ui/dist');
-const SHOTS = process.env.VIGIE_SCREENSHOTS ?? path.join(ROOT, 'docs/screenshots');
-const PASSWORD = 'e2e-dashboard-password';
 const LATE_AT = 25;
-const FIRST_CAMERA = 'IPC-HFW1230S';
-const SECOND_CAMERA = 'IPC-HDW1431T';
-const LATE_CAMERA = 'IPC-HDW3441T';
-const ready = fs.existsSync(CHROMIUM) && fs.existsSync(path.join(DIST, 'index.html'));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+const ready = dashboardReady;
 
 /** A TCP relay to the daemon that the test can cut (every connection dropped, new ones refused). */
 async function relayTo(target: number): Promise<{ origin: string; cut(on: boolean): void; close(): void }> {
@@ -75,27 +57,11 @@ async function relayTo(target: number): Promise<{ origin: string; cut(on: boolea
   };
 }
 
-/** WCAG 2.x relative luminance contrast of two CSS colours (rgb()/rgba() as computed). */
-function contrast(fg: string, bg: string): number {
-  const parse = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
-  const lum = (c: number[]) => {
-    const [r, g, b] = c.slice(0, 3).map((v) => {
-      const s = v / 255;
-      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
-    });
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-  };
-  const [a, b] = [lum(parse(fg)), lum(parse(bg))].sort((x, y) => y - x);
-  return (a + 0.05) / (b + 0.05);
-}
-
 describe.skipIf(!ready)('the dashboard in Chromium against vigie run --read', () => {
   let capture: string;
-  let stateDir: string;
   let port: number;
   let origin: string;
-  let daemon: ChildProcess | null = null;
-  let log = '';
+  let daemon: VigieDaemon;
   let started = 0;
   let browser: Browser;
   let context: BrowserContext;
@@ -104,49 +70,26 @@ describe.skipIf(!ready)('the dashboard in Chromium against vigie run --read', ()
   const consoleErrors: string[] = [];
 
   async function startDaemon(speed: string): Promise<void> {
-    log = '';
-    daemon = spawn(process.execPath, [path.join(ROOT, 'bin/vigie.js'), 'run', '--read', capture, '--speed', speed, '--config', path.join(ROOT, 'docs/demo/vigie-demo.yaml'), '--state-dir', stateDir, '--listen', '127.0.0.1', '--port', String(port), '--commit-interval', '3600'], {
-      env: { ...process.env, VIGIE_ADMIN_PASSWORD: PASSWORD },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    daemon.stderr!.on('data', (b: Buffer) => (log += b.toString()));
-    for (let i = 0; !log.includes('dashboard at'); i++) {
-      if (i > 300 || daemon.exitCode !== null) throw new Error(`daemon did not start: ${log}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    started = Date.now();
+    await daemon.start(speed);
+    started = daemon.started;
   }
 
   async function stopDaemon(): Promise<void> {
-    const d = daemon;
-    daemon = null;
-    if (!d || d.exitCode !== null) return;
-    const exited = new Promise((r) => d.once('exit', r));
-    d.kill('SIGTERM');
-    await exited;
+    await daemon?.stop();
   }
 
   async function login(p: Page, at = origin): Promise<void> {
-    await p.goto(at + '/');
-    await p.getByLabel('Administrator password').fill(PASSWORD);
-    await p.getByRole('button', { name: 'Log in' }).click();
-    await p.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    await loginAt(p, at);
   }
 
   beforeAll(async () => {
-    const { generate } = await import('../bench/home-capture.mjs');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigie-e2e-'));
-    capture = path.join(dir, 'home.pcap');
-    generate(capture, { devices: 12, tlsFlows: 160, bulkPackets: 600, duration: 32, late: { count: 1, at: LATE_AT } });
-    stateDir = path.join(dir, 'state');
+    const home = await homeCapture('vigie-e2e-', LATE_AT);
+    capture = home.capture;
     port = await freePort();
     origin = `http://127.0.0.1:${port}`;
+    daemon = new VigieDaemon({ capture, stateDir: home.stateDir, host: '127.0.0.1', port });
     await startDaemon('1');
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: 'light' });
     context.on('request', (r) => requests.push(r.url()));
     page = await context.newPage();
@@ -358,17 +301,7 @@ describe.skipIf(!ready)('the dashboard in Chromium against vigie run --read', ()
       await p.waitForTimeout(300);
       // Nothing wider than the screen: no sideways scrolling of the page itself.
       expect(await p.evaluate(() => document.documentElement.scrollWidth), where).toBeLessThanOrEqual(390);
-      const unnamed = await p.evaluate(() =>
-        [...document.querySelectorAll('input:not([hidden]), select, button, a[href]')]
-          .filter((el) => {
-            const e = el as HTMLElement;
-            if (e.offsetParent === null && getComputedStyle(e).position !== 'fixed') return false;
-            const id = e.getAttribute('id');
-            const named = e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') || (id && document.querySelector(`label[for="${id}"]`)) || e.closest('label') || (e.textContent ?? '').trim() || e.getAttribute('title') || (e as HTMLInputElement).placeholder;
-            return !named;
-          })
-          .map((e) => e.outerHTML.slice(0, 80)),
-      );
+      const unnamed = await p.evaluate(unnamedControls);
       expect(unnamed, where).toEqual([]);
     }
     await p.goto(origin + '/');
@@ -382,21 +315,7 @@ describe.skipIf(!ready)('the dashboard in Chromium against vigie run --read', ()
     for (const pg of [p, page]) {
       await pg.goto(origin + '/alerts');
       await pg.locator('[data-testid=alerts] li').first().waitFor();
-      const pairs = await pg.evaluate(() => {
-        const bgOf = (el: Element | null): string => {
-          for (let e = el; e; e = e.parentElement) {
-            const c = getComputedStyle(e).backgroundColor;
-            if (c && !c.startsWith('rgba(0, 0, 0, 0)') && c !== 'transparent') return c;
-          }
-          return getComputedStyle(document.body).backgroundColor;
-        };
-        const out: { sel: string; fg: string; bg: string }[] = [];
-        for (const sel of ['body', '.muted', '.badge', 'header nav a', 'header nav a[aria-current=page]', '.alert-title', '.alert-meta', 'a']) {
-          const el = document.querySelector(sel);
-          if (el) out.push({ sel, fg: getComputedStyle(el).color, bg: bgOf(el) });
-        }
-        return { theme: document.documentElement.dataset.theme, out };
-      });
+      const pairs = { theme: await pg.evaluate(() => document.documentElement.dataset.theme), out: await pg.evaluate(colourPairs, ['body', '.muted', '.badge', 'header nav a', 'header nav a[aria-current=page]', '.alert-title', '.alert-meta', 'a']) };
       for (const x of pairs.out) expect(contrast(x.fg, x.bg), `${pairs.theme}: ${x.sel} ${x.fg} on ${x.bg}`).toBeGreaterThanOrEqual(4.5);
     }
     await phone.close();

@@ -37,3 +37,21 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   }
   return data as T;
 }
+
+/** A text answer (the plan as nftables, UCI, MUD): the same errors and session handling as api(). */
+export async function apiText(path: string): Promise<string> {
+  const res = await fetch(path, { credentials: 'same-origin' });
+  const text = await res.text();
+  if (!res.ok) {
+    if (res.status === 401) onUnauthorised();
+    let message = text || res.statusText;
+    try {
+      message = (JSON.parse(text) as { error?: string }).error ?? message;
+    } catch {
+      /* plain text error */
+    }
+    throw new ApiError(res.status, message);
+  }
+  // JSON (a MUD file) is shown indented, as its download is.
+  return res.headers.get('Content-Type')?.includes('json') ? JSON.stringify(JSON.parse(text), null, 2) + '\n' : text;
+}

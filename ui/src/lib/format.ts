@@ -74,3 +74,24 @@ export function deviceName(d: { label: string | null; mac: string | null; id: st
 export function deviceKey(d: { mac: string | null; id: string }): string {
   return d.mac ?? d.id;
 }
+
+/** Zone names as the pages write them (the values are the plan's: trusted, iot, …). */
+export const ZONE_LABEL: Record<string, string> = { trusted: 'Trusted', iot: 'IoT', 'local-only': 'Local only', quarantine: 'Quarantine', blocked: 'Blocked' };
+
+export function zoneLabel(z: string): string {
+  return ZONE_LABEL[z] ?? z;
+}
+
+/** Who decided a device's zone, and the policy's advice when the decision differs from it. */
+export function zoneSource(d: { zone: string; advised: string; source: string; rule: string | null }): string {
+  if (d.source === 'user') return d.zone === d.advised ? 'Chosen by the household, as the policy advises' : `Chosen by the household; the policy advises ${zoneLabel(d.advised)}`;
+  if (d.source === 'safeguard') return `Kept trusted by a safeguard${d.advised !== 'trusted' ? `; the policy advises ${zoneLabel(d.advised)}` : ''}`;
+  return d.rule ? `Advised by the policy (rule ${d.rule})` : 'No policy rule matched: unchanged';
+}
+
+/** A device's learning state, in the plan's words. */
+export function profileText(p: { state: string; learningUntil: string | null; changes: number }): string {
+  if (p.state === 'learning') return p.learningUntil ? `learning until ${dateTime(p.learningUntil)}` : 'learning until the end of the capture';
+  if (p.state === 'frozen') return `frozen, ${p.changes === 0 ? 'nothing new since' : `${p.changes} new ${p.changes === 1 ? 'thing' : 'things'} seen since (shown, not allowed)`}`;
+  return 'nothing learnt (no profile)';
+}

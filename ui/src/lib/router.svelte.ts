@@ -12,6 +12,12 @@ export function navigate(to: string, replace = false): void {
   window.scrollTo(0, 0);
 }
 
+/** The Segmentation page opened at one device (scrolled to, highlighted): alerts and devices link there. */
+export function planHref(mac: string): string {
+  // A MAC needs no escaping in a query (hex digits and colons): the address stays readable.
+  return `/segmentation?device=${/^[0-9a-f:]+$/i.test(mac) ? mac : encodeURIComponent(mac)}`;
+}
+
 addEventListener('popstate', () => {
   route.path = location.pathname;
   route.query = new URLSearchParams(location.search);

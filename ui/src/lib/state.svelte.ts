@@ -28,6 +28,8 @@ export const app = $state({
   ticker: [] as TickerItem[],
   /** Bumped whenever lists were refetched or changed: pages that hold their own data reload. */
   version: 0,
+  /** Bumped by a `plan` message (a zone chosen, learning re-opened or frozen, elsewhere too). */
+  planVersion: 0,
   loaded: false,
 });
 
@@ -92,7 +94,7 @@ function onDevice(d: DeviceView, isNew: boolean): void {
 }
 
 function handle(m: LiveMessage): void {
-  if ((m.type === 'alert' || m.type === 'device') && m.seq !== undefined) seq = m.seq;
+  if ((m.type === 'alert' || m.type === 'device' || m.type === 'plan') && m.seq !== undefined) seq = m.seq;
   switch (m.type) {
     case 'hello': {
       const restarted = started !== null && m.started !== started;
@@ -117,6 +119,9 @@ function handle(m: LiveMessage): void {
     }
     case 'replay':
       if (app.status?.replay) app.status.replay.done = m.done;
+      break;
+    case 'plan':
+      app.planVersion++;
       break;
     case 'resync':
       if (m.seq !== undefined) seq = m.seq;

@@ -4,17 +4,29 @@ export type {
   CountryTraffic,
   Destination,
   DestinationView,
+  DevicePlanView,
+  DeviceProfile,
   DeviceRecord,
   DeviceView,
   FlowRecord,
   HourBucket,
   LiveMessage,
   Overview,
+  PlanDevice,
+  PlanHost,
+  PlanPeer,
+  PlanState,
   Retention,
+  SegmentationPlan,
   Settings,
   Severity,
   Status,
   StoredMute,
+  Zone,
 } from '../../../daemon/server/api-types.js';
 
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
+
+// Zone names and what each means, as values: one copy, the daemon's (daemon/model/plan.ts imports
+// nothing, so the bundle takes it whole).
+export { ZONES, ZONE_DESCRIPTIONS } from '../../../daemon/model/plan';
