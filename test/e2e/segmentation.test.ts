@@ -169,8 +169,6 @@ describe.skipIf(!dashboardReady)('the Segmentation page in Chromium against vigi
     expect(r.status()).toBe(200);
     expect(r.headers()['content-disposition']).toMatch(/^attachment; filename="[^"]+\.json"$/);
     expect(JSON.parse(await r.text())).toEqual(JSON.parse(mudText));
-    await page.getByRole('heading', { name: 'Segmentation', level: 1 }).scrollIntoViewIfNeeded();
-    await page.screenshot({ path: path.join(SHOTS, 'segmentation-desktop.png'), fullPage: false });
   });
 
   it('follows an alert\'s remediation link to the plan of its device, highlighted', async () => {
@@ -196,6 +194,7 @@ describe.skipIf(!dashboardReady)('the Segmentation page in Chromium against vigi
     expect(box.y).toBeLessThan(860);
     // Its evidence is open, with the alert it came from.
     expect(await card.locator('details').first().getAttribute('open')).not.toBeNull();
+    await page.screenshot({ path: path.join(SHOTS, 'segmentation-desktop.png'), fullPage: false });
     await card.getByTestId('plan-alerts').locator(`a[href="/alerts/${alertId}"]`).click();
     await page.getByTestId('alert-detail').waitFor();
     expect(page.url()).toBe(`${origin}/alerts/${alertId}`);
