@@ -21,6 +21,13 @@ import { RtpFlow } from './rtp/state.js';
 import { looksLikeStun, StunFlow } from './stun/state.js';
 import { looksLikeTuya, TuyaFlow } from './tuya/state.js';
 import { greetingProtocol, LoginSession } from './login/state.js';
+import { LlmnrFlow } from './llmnr/state.js';
+import { looksLikeNbns } from './netbios/parser.js';
+import { NetbiosFlow } from './netbios/state.js';
+import { looksLikeCoap, looksLikeDtls } from './coap/parser.js';
+import { CoapFlow, CoapsFlow } from './coap/state.js';
+import { looksLikeWsd, WsdFlow } from './wsd/state.js';
+import { KasaFlow, KasaSession, looksLikeKasaTcp, looksLikeKasaUdp, looksLikeTdp } from './kasa/state.js';
 
 /** An HTTP/1.x request or response start (RFC 9112 §3, §4). */
 function looksLikeHttp(buf: Buffer, off: number, len: number): boolean {
@@ -37,9 +44,14 @@ function either(ctx: FlowContext, ports: readonly number[]): boolean {
 const DHCP4 = [67, 68] as const;
 const DHCP6 = [546, 547] as const;
 const MDNS = [5353] as const;
-const DNS = [53, 5355] as const;
+const DNS = [53] as const;
+const LLMNR = [5355] as const;
+const NBNS = [137] as const;
+const COAP = [5683] as const;
+const COAPS = [5684] as const;
 const DNS_TCP = [53] as const;
 const QUIC = [443, 4433, 8443] as const;
+const KASA_TDP = [20002] as const;
 
 /**
  * The start of a length-framed DNS query over TCP (RFC 1035 §4.2.2): a length that covers at
@@ -78,7 +90,9 @@ export function detectStream(ctx: FlowContext, dir: number, buf: Buffer, off: nu
   if (looksLikeTls(buf, off, len)) return new TlsSession(ctx);
   if (looksLikeRtsp(buf, off, len)) return new RtspSession(ctx);
   if (looksLikeHttp(buf, off, len)) return new HttpSession(ctx);
+  if (looksLikeKasaTcp(buf, off, len)) return new KasaSession(ctx);
   if (either(ctx, DNS_TCP)) return DnsFlow.overTcp(ctx, ctx);
+  if (either(ctx, LLMNR)) return LlmnrFlow.overTcp(ctx);
   if (looksLikeConnect(buf, off, end)) return new MqttSession(ctx);
   // A session caught after its CONNECT: on the MQTT port, a well-formed packet is enough.
   if (MQTT_PORTS.has(ctx.origPort) || MQTT_PORTS.has(ctx.respPort)) {
@@ -103,14 +117,24 @@ export function detectDatagram(ctx: FlowContext & DhcpObserver, dir: number, buf
   if (either(ctx, DHCP6)) return new DhcpFlow(ctx, 'dhcpv6', null);
   if (either(ctx, MDNS)) return new DnsFlow(ctx, 'mdns', null);
   if (either(ctx, DNS) && looksLikeDnsMessage(buf, off, off + len)) return new DnsFlow(ctx, 'dns', ctx);
+  if (either(ctx, LLMNR) && looksLikeDnsMessage(buf, off, off + len)) return new LlmnrFlow(ctx);
+  if (either(ctx, NBNS) && looksLikeNbns(buf, off, len)) return new NetbiosFlow(ctx);
+  if (either(ctx, COAPS) && looksLikeDtls(buf, off, len)) return new CoapsFlow();
+  if (looksLikeWsd(buf, off, len)) return new WsdFlow(ctx);
   if (looksLikeSsdp(buf, off, len)) return new SsdpFlow(ctx);
+  if (looksLikeKasaUdp(buf, off, len)) return new KasaFlow(ctx, 'xor');
+  if (either(ctx, KASA_TDP) && looksLikeTdp(buf, off, len)) return new KasaFlow(ctx, 'tdp');
   const expected = ctx.expectedApp();
   if (expected) return new RtpFlow(ctx, expected);
   if (looksLikeStun(buf, off, len)) return new StunFlow(ctx);
   if (looksLikeTuya(buf, off, len)) return new TuyaFlow(ctx);
   if (looksLikePppp(buf, off, len)) return new ppppFlow(ctx);
   if (either(ctx, QUIC) && looksLikeQuic(buf, off, len)) return new QuicFlow(ctx);
+  // CoAP (first byte 0x40-0x7f) after QUIC: a QUIC short header starts the same way.
+  if (either(ctx, COAP) ? looksLikeCoap(buf, off, len, false) : !either(ctx, QUIC) && looksLikeCoap(buf, off, len, true)) return new CoapFlow(ctx);
   if (parseRtp(buf, off, len) || parseRtcp(buf, off, len)) return new RtpFlow(ctx, null);
   if (either(ctx, DNS)) return new DnsFlow(ctx, 'dns', ctx);
+  if (either(ctx, LLMNR)) return new LlmnrFlow(ctx);
+  if (either(ctx, NBNS)) return new NetbiosFlow(ctx);
   return null;
 }

@@ -22,6 +22,13 @@ import { SsdpFlow } from '../../daemon/protocols/ssdp/state.js';
 import { StunFlow } from '../../daemon/protocols/stun/state.js';
 import { TlsSession } from '../../daemon/protocols/tls/state.js';
 import { TuyaFlow } from '../../daemon/protocols/tuya/state.js';
+import { LlmnrFlow } from '../../daemon/protocols/llmnr/state.js';
+import { NetbiosFlow } from '../../daemon/protocols/netbios/state.js';
+import { CoapFlow } from '../../daemon/protocols/coap/state.js';
+import { coapMessage, dnsMessage, nbAddress, nbName, nbnsPacket, nbstatData, rdata } from '../helpers/name-packets.js';
+import { WsdFlow } from '../../daemon/protocols/wsd/state.js';
+import { KasaFlow, KasaSession } from '../../daemon/protocols/kasa/state.js';
+import { xorEncrypt } from '../../daemon/protocols/kasa/parser.js';
 import { corpusSeeds, FakeContext, inputs, pick, RUNS, type Seeds } from './harness.js';
 
 let seeds: Seeds;
@@ -31,10 +38,10 @@ beforeAll(async () => {
 
 const TIMEOUT = Math.max(60_000, RUNS * 5);
 
-function streamProperty(make: (ctx: FakeContext) => StreamParser, ports: number[]) {
+function streamProperty(make: (ctx: FakeContext) => StreamParser, ports: number[], extra: Buffer[] = []) {
   const chunks = fc.array(fc.integer({ min: 1, max: 600 }), { minLength: 1, maxLength: 6 });
   fc.assert(
-    fc.property(inputs(pick(seeds.tcp, ports)), chunks, fc.boolean(), (data, cuts, gap) => {
+    fc.property(inputs([...pick(seeds.tcp, ports), ...extra]), chunks, fc.boolean(), (data, cuts, gap) => {
       const p = make(new FakeContext());
       let off = 0;
       for (let i = 0; off < data.length; i++) {
@@ -49,9 +56,9 @@ function streamProperty(make: (ctx: FakeContext) => StreamParser, ports: number[
   );
 }
 
-function datagramProperty(make: (ctx: FakeContext) => DatagramParser, ports: number[]) {
+function datagramProperty(make: (ctx: FakeContext) => DatagramParser, ports: number[], extra: Buffer[] = []) {
   fc.assert(
-    fc.property(fc.array(inputs(pick(seeds.udp, ports)), { minLength: 1, maxLength: 4 }), (datagrams) => {
+    fc.property(fc.array(inputs([...pick(seeds.udp, ports), ...extra]), { minLength: 1, maxLength: 4 }), (datagrams) => {
       const p = make(new FakeContext(40000, ports[0] ?? 9));
       datagrams.forEach((d, i) => p.datagram(i & 1, d, 0, d.length));
       JSON.stringify(p.facts());
@@ -59,6 +66,17 @@ function datagramProperty(make: (ctx: FakeContext) => DatagramParser, ports: num
     { numRuns: RUNS },
   );
 }
+
+// Seeds for the discovery dissectors, which the corpus captures do not hold.
+const WSD_SEEDS = [
+  '<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery" xmlns:dn="http://www.onvif.org/ver10/network/wsdl"><s:Header><a:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/ProbeMatches</a:Action></s:Header><s:Body><d:ProbeMatches><d:ProbeMatch><a:EndpointReference><a:Address>urn:uuid:1</a:Address></a:EndpointReference><d:Types>dn:NetworkVideoTransmitter</d:Types><d:Scopes>onvif://www.onvif.org/name/Cam%20One</d:Scopes><d:XAddrs>http://10.0.0.2/onvif/device_service</d:XAddrs></d:ProbeMatch></d:ProbeMatches></s:Body></s:Envelope>',
+  '<soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:wsd="http://docs.oasis-open.org/ws-dd/ns/discovery/2009/01"><soap:Body><wsd:Probe><wsd:Types>wsdp:Device</wsd:Types></wsd:Probe></soap:Body></soap:Envelope>',
+].map((x) => Buffer.from(x));
+const KASA_SEEDS = ['{"system":{"get_sysinfo":{}}}', '{"system":{"get_sysinfo":{"model":"KP115(US)","alias":"a","mic_type":"IOT.SMARTPLUGSWITCH","hw_ver":"1.0","sw_ver":"1.0.17","err_code":0}}}'].map((x) => xorEncrypt(Buffer.from(x)));
+const framed = (c: Buffer) => Buffer.concat([Buffer.from([0, 0, c.length >> 8, c.length & 255]), c]);
+const TDP_SEEDS = [Buffer.from('020000010000000000000000463cb5d3', 'hex'), Buffer.concat([Buffer.from('02000001000000000000000000000000', 'hex'), Buffer.from('{"result":{"device_type":"SMART.TAPOPLUG","device_model":"P110(EU)"},"error_code":0}')])];
+const UPNP_DESC = '<?xml version="1.0"?><root xmlns="urn:schemas-upnp-org:device-1-0"><device><deviceType>urn:schemas-upnp-org:device:MediaRenderer:1</deviceType><friendlyName>TV</friendlyName><manufacturer>M</manufacturer><modelName>X</modelName><deviceList><device><deviceType>urn:x</deviceType></device></deviceList></device></root>';
+const UPNP_SEEDS = [Buffer.from(`GET /desc.xml HTTP/1.1\r\nHost: a\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: ${UPNP_DESC.length}\r\n\r\n${UPNP_DESC}`)];
 
 describe('fuzzing the dissectors', () => {
   it('MQTT', () => streamProperty((c) => new MqttSession(c), [1883, 17501]), TIMEOUT);
@@ -80,7 +98,35 @@ describe('fuzzing the dissectors', () => {
     datagramProperty((c) => new ppppFlow(c), [32100]);
     datagramProperty((c) => new QuicFlow(c), [443]);
   }, TIMEOUT);
+  it('WS-Discovery', () => datagramProperty((c) => new WsdFlow(c), [3702], WSD_SEEDS), TIMEOUT);
+  it('TP-Link Kasa over UDP, TCP and the 20002 discovery', () => {
+    datagramProperty((c) => new KasaFlow(c, 'xor'), [9999], KASA_SEEDS);
+    streamProperty((c) => new KasaSession(c), [9999], KASA_SEEDS.map(framed));
+    datagramProperty((c) => new KasaFlow(c, 'tdp'), [20002], TDP_SEEDS);
+  }, TIMEOUT);
+  it('UPnP device descriptions in HTTP responses', () => streamProperty((c) => new HttpSession(c), [5000, 49152], UPNP_SEEDS), TIMEOUT);
   it('RTP and RTCP', () => datagramProperty((c) => new RtpFlow(c, null), [4376, 5000, 6000, 8000]), TIMEOUT);
+  it('LLMNR', () => datagramProperty((c) => new LlmnrFlow(c), [5355, 53], [dnsMessage({ id: 7, flags: 0x8000, questions: [{ name: 'host-1', type: 1 }], answers: [{ name: 'host-1', type: 1, data: rdata.a('10.0.0.2') }] })]), TIMEOUT);
+  it('NetBIOS name service', () => {
+    const extra = [
+      nbnsPacket({ id: 1, flags: 0x2910, question: { name: nbName('LAPTOP', 0), type: 0x20 }, additional: { name: Buffer.from([0xc0, 0x0c]), type: 0x20, data: nbAddress(false, '10.0.0.3') } }),
+      nbnsPacket({ id: 2, flags: 0x8400, answer: { name: nbName('*', 0, 0), type: 0x21, data: nbstatData([{ name: 'NAS', suffix: 0x20, group: false }], '00:11:22:33:44:55') } }),
+    ];
+    datagramProperty((c) => new NetbiosFlow(c), [137], extra);
+  }, TIMEOUT);
+  it('CoAP', () => {
+    const extra = [
+      coapMessage(0, 1, 1, Buffer.from([1, 2]), [
+        [11, '.well-known'],
+        [11, 'core'],
+      ]),
+      coapMessage(2, 69, 1, Buffer.from([1, 2]), [
+        [12, 40],
+        [23, 0x0a],
+      ], '</a>;rt="x y",</b>;if=s'),
+    ];
+    datagramProperty((c) => new CoapFlow(c), [5683, 17500], extra);
+  }, TIMEOUT);
 
   it('the whole engine, on mutated frames of every link type', () => {
     fc.assert(

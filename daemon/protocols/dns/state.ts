@@ -2,9 +2,18 @@
  * DNS and mDNS flows: each message becomes a `dns` (or `mdns`) event; answers to LAN clients feed
  * the per-device name map, so a later connection to an answered address is named by what the
  * device asked for. DNS over TCP frames each message with a 2-byte length (RFC 1035 §4.2.2).
+ *
+ * mDNS facts tell what the sender offers from what it looks for. Offered: the records of the
+ * responses it sends (RFC 6762 §6; unsolicited announcements are responses too) and the
+ * Authority section of its probes (§8.1: the records it is about to claim). Looked for: the
+ * service types of its questions and of the known answers it lists in them (§7.1), which name
+ * other devices' services, never its own.
  */
 import { type DatagramParser, type FlowContext, PendingBytes, type StreamParser } from '../parser-types.js';
 import { type DnsMessage, type DnsRecord, parseDns, typeName } from './parser.js';
+import { type MdnsService, MdnsServices, redactTxt, type Side } from './services.js';
+
+export { addSide, type Side } from './services.js';
 
 export interface NameObserver {
   /** A LAN client at `client` was told that `name` resolves to `address`. */
@@ -18,14 +27,26 @@ export interface DnsFacts {
   answers: number;
   rcodes: number[];
   malformed: number;
-  /** mDNS: service types and instance names announced, and TXT model keys. */
+  /** mDNS: service types the sender offers (never the ones it only asks for). */
   services: string[];
+  /** mDNS: full names of the instances it offers ("<Instance>.<_svc>.<_proto>.local"). */
   instances: string[];
+  /** mDNS: model keys of its TXT records, "key=value" (model=, md=, mdl=, ty=, usb_MDL=, product=). */
   models: string[];
+  /** mDNS: the services it offers, each with its instance, SRV target and port, and TXT strings. */
+  offered?: MdnsService[];
+  /** mDNS: service types it looks for (questions and known answers of its queries). */
+  browses?: string[];
+  /** mDNS: its own host names: owners of the A/AAAA records it answers with, SRV targets, reverse-mapping answers. */
+  hosts?: string[];
+  /** mDNS: the side that sent the responses and probes the offers and hosts come from. */
+  responder?: Side | null;
+  /** mDNS: the side that sent queries. */
+  querier?: Side | null;
 }
 
-function recordEvent(r: DnsRecord): Record<string, unknown> {
-  return { name: r.name, type: typeName(r.type), ttl: r.ttl, data: r.data };
+export function recordEvent(r: DnsRecord): Record<string, unknown> {
+  return { name: r.name, type: typeName(r.type), ttl: r.ttl, data: r.type === 16 && Array.isArray(r.data) ? redactTxt(r.data, r.name) : r.data };
 }
 
 export class DnsFlow implements DatagramParser, StreamParser {
@@ -33,12 +54,18 @@ export class DnsFlow implements DatagramParser, StreamParser {
   /** Only DNS over TCP needs to hold partial messages. */
   private pending: PendingBytes[] | null = null;
   readonly f: DnsFacts = { queries: [], answers: 0, rcodes: [], malformed: 0, services: [], instances: [], models: [] };
+  private readonly mdns: MdnsServices | null = null;
 
   constructor(
     private readonly ctx: FlowContext,
     readonly app: 'dns' | 'mdns',
     private readonly names: NameObserver | null,
-  ) {}
+  ) {
+    if (app === 'mdns') {
+      this.mdns = new MdnsServices(this.f);
+      Object.assign(this.f, { offered: this.mdns.offered, browses: [], hosts: [], responder: null, querier: null });
+    }
+  }
 
   /** DNS over TCP: messages can exceed the default reassembly depth. */
   static overTcp(ctx: FlowContext, names: NameObserver | null): DnsFlow {
@@ -83,7 +110,7 @@ export class DnsFlow implements DatagramParser, StreamParser {
       if (!f.rcodes.includes(m.rcode)) f.rcodes.push(m.rcode);
       this.learn(dir, m);
     }
-    if (this.app === 'mdns') this.services(m);
+    this.mdns?.message(dir, m);
     this.ctx.emit(
       this.app,
       () => ({
@@ -119,29 +146,6 @@ export class DnsFlow implements DatagramParser, StreamParser {
         this.names.answered(dir ^ 1, m.questions[0].name, r.data);
       }
     }
-  }
-
-  private services(m: DnsMessage): void {
-    const f = this.f;
-    const add = (list: string[], v: string) => {
-      if (list.length < SAMPLE && !list.includes(v)) list.push(v);
-    };
-    for (const r of [...m.answers, ...m.additionals]) {
-      if (r.type === 12 && typeof r.data === 'string') {
-        if (r.name.startsWith('_') && !r.name.startsWith('_services._dns-sd')) {
-          add(f.services, r.name);
-          add(f.instances, r.data);
-        }
-      }
-      if (r.type === 33) add(f.instances, r.name);
-      if (r.type === 16 && Array.isArray(r.data)) {
-        for (const kv of r.data) {
-          const m2 = /^(model|md|mdl|ty|usb_MDL|product)=(.+)$/i.exec(kv);
-          if (m2) add(f.models, `${m2[1]}=${m2[2]}`);
-        }
-      }
-    }
-    for (const q of m.questions) if (q.name.startsWith('_')) add(f.services, q.name);
   }
 
   facts(): Record<string, unknown> {

@@ -9,6 +9,7 @@ import { MqttSession } from '../mqtt/state.js';
 import { type FlowContext, PendingBytes, type StreamParser } from '../parser-types.js';
 import { type HeaderBlock, header, parseHeaderBlock } from './message.js';
 import { WebSocketFramer } from './websocket.js';
+import { MAX_DESCRIPTION, parseUpnpDescription, type UpnpDescription } from './upnp.js';
 import { redactUrl } from '../redact.js';
 
 const SAMPLE = 20;
@@ -31,7 +32,15 @@ export interface HttpFacts {
   websocket: boolean;
   websocketProtocol: string | null;
   anomalies: string[];
+  /**
+   * A UPnP device description served in a response (UPnP Device Architecture 2.0 §2.3): the
+   * device it describes is the response's sender, `side` of the flow (normally `resp`).
+   */
+  upnp?: UpnpDescription & { side: 'orig' | 'resp' };
 }
+
+/** XML response bodies read, at most, per connection, looking for a UPnP device description. */
+const MAX_XML_BODIES = 4;
 
 const enum Body {
   None,
@@ -53,6 +62,12 @@ export class HttpSession implements StreamParser {
   private mqtt: MqttSession | null = null;
   private wsRequested: string | null = null;
   private readonly done = [false, false];
+  /** The XML body being kept (first MAX_DESCRIPTION bytes), its direction, or -1. */
+  private xml: Buffer | null = null;
+  private xmlLen = 0;
+  private xmlDir = -1;
+  private xmlBodies = 0;
+  private upnpDone = false;
   readonly f: HttpFacts = { host: null, userAgent: null, requests: 0, methods: [], paths: [], statuses: [], contentTypes: [], authorization: [], mjpeg: false, flv: false, websocket: false, websocketProtocol: null, anomalies: [] };
 
   constructor(private readonly ctx: FlowContext) {
@@ -95,6 +110,7 @@ export class HttpSession implements StreamParser {
   }
 
   gap(dir: number): void {
+    if (this.xmlDir === dir) this.endXml();
     this.pending[dir].clear();
     // After a hole the message boundaries are lost.
     if (!this.ws) this.done[dir] = true;
@@ -166,6 +182,39 @@ export class HttpSession implements StreamParser {
     }
     const noBody = method === 'HEAD' || (status >= 100 && status < 200) || status === 204 || status === 304;
     if (!noBody) this.startBody(dir, b, true, method);
+    // A 200 with an XML body may be a UPnP device description: keep its first bytes.
+    if (!noBody && status === 200 && ctype && /xml/i.test(ctype) && this.bodyKind[dir] !== Body.None && !this.upnpDone && this.xmlDir < 0 && this.xmlBodies < MAX_XML_BODIES) {
+      this.xmlBodies++;
+      const cl = numberOrNull(header(b, 'content-length'));
+      this.xml = Buffer.allocUnsafe(Math.min(cl !== null && this.bodyKind[dir] === Body.Length ? cl : MAX_DESCRIPTION, MAX_DESCRIPTION));
+      this.xmlLen = 0;
+      this.xmlDir = dir;
+    }
+  }
+
+  /** Keeps body bytes of the XML response being read; true once the kept bytes are full. */
+  private keepXml(dir: number, buf: Buffer, p: number, n: number): boolean {
+    if (this.xmlDir !== dir || !this.xml) return false;
+    const take = Math.min(n, this.xml.length - this.xmlLen);
+    buf.copy(this.xml, this.xmlLen, p, p + take);
+    this.xmlLen += take;
+    if (this.xmlLen < this.xml.length) return false;
+    this.endXml();
+    return true;
+  }
+
+  /** The XML body ended (or was cut): read it as a device description, then drop it. */
+  private endXml(): void {
+    if (this.xmlDir < 0 || !this.xml) return;
+    const d = parseUpnpDescription(this.xml, 0, this.xmlLen);
+    // The whole body replaces what facts() may have read from a part of it.
+    if (d) {
+      this.f.upnp = { ...d, side: this.xmlDir === 0 ? 'orig' : 'resp' };
+      this.upnpDone = true;
+    }
+    this.xml = null;
+    this.xmlLen = 0;
+    this.xmlDir = -1;
   }
 
   private startBody(dir: number, b: HeaderBlock, isResponse: boolean, method: string): void {
@@ -197,14 +246,20 @@ export class HttpSession implements StreamParser {
       case Body.Length: {
         this.sniffData(dir, buf, p, end);
         const n = Math.min(this.bodyLeft[dir], end - p);
+        this.keepXml(dir, buf, p, n);
         this.bodyLeft[dir] -= n;
-        if (this.bodyLeft[dir] === 0) this.bodyKind[dir] = Body.None;
+        if (this.bodyLeft[dir] === 0) {
+          this.bodyKind[dir] = Body.None;
+          if (this.xmlDir === dir) this.endXml();
+        }
         return p + n;
       }
       case Body.Chunked:
         return this.skipChunked(dir, buf, p, end);
       default:
         this.sniffData(dir, buf, p, end);
+        // An XML body without length is read until the kept bytes are full (or the end).
+        if (this.xmlDir === dir && !this.keepXml(dir, buf, p, end - p)) return end;
         this.done[dir] = true; // a streamed body: nothing more to read in this direction
         return end;
     }
@@ -221,6 +276,7 @@ export class HttpSession implements StreamParser {
       if (this.bodyLeft[dir] > 0) {
         this.sniffData(dir, buf, p, end);
         const n = Math.min(this.bodyLeft[dir], end - p);
+        this.keepXml(dir, buf, p, n);
         this.bodyLeft[dir] -= n;
         p += n;
         continue;
@@ -251,8 +307,10 @@ export class HttpSession implements StreamParser {
         this.done[dir] = true;
         return end;
       }
-      if (size === 0) this.chunkState[dir] = 2;
-      else {
+      if (size === 0) {
+        this.chunkState[dir] = 2;
+        if (this.xmlDir === dir) this.endXml();
+      } else {
         this.bodyLeft[dir] = size;
         this.chunkState[dir] = 1;
       }
@@ -280,6 +338,11 @@ export class HttpSession implements StreamParser {
   }
 
   facts(): Record<string, unknown> {
+    // A description still arriving (or cut by the end of the capture): what came so far.
+    if (this.xmlDir >= 0 && this.xml && !this.upnpDone) {
+      const d = parseUpnpDescription(this.xml, 0, this.xmlLen);
+      if (d) this.f.upnp = { ...d, side: this.xmlDir === 0 ? 'orig' : 'resp' };
+    }
     const out: Record<string, unknown> = { http: this.f };
     if (this.mqtt) Object.assign(out, this.mqtt.facts());
     return out;
