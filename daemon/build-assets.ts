@@ -26,7 +26,7 @@ const oui = path.join(dist, 'devices', 'oui-table.txt');
 fs.writeFileSync(oui, buildOuiTable(raw));
 process.stdout.write(`oui-table: ${Object.keys(raw).length} prefixes -> ${oui}\n`);
 
-for (const schema of ['rules/device-rules.schema.json', 'rules/cloud-platforms.schema.json', 'config/config.schema.json', 'verdicts/alert-rules.schema.json', 'store/store.schema.json', 'segment/zone-policy.schema.json', 'segment/plan.schema.json']) {
+for (const schema of ['rules/device-rules.schema.json', 'rules/device-families.schema.json', 'rules/module-makers.schema.json', 'rules/cloud-platforms.schema.json', 'config/config.schema.json', 'verdicts/alert-rules.schema.json', 'store/store.schema.json', 'segment/zone-policy.schema.json', 'segment/plan.schema.json']) {
   const ajv = new Ajv2020({ allErrors: true, strict: true, code: { source: true } });
   const validate = ajv.compile(JSON.parse(fs.readFileSync(path.join(src, schema), 'utf8')));
   const out = path.join(dist, schema.replace('.schema.json', '.validate.cjs'));
@@ -36,12 +36,13 @@ for (const schema of ['rules/device-rules.schema.json', 'rules/cloud-platforms.s
   process.stdout.write(`validator: ${schema} -> ${out}\n`);
 }
 
-// The built-in rules, validated now (a broken one fails the build) and stored as JSON.
+// The built-in device knowledge (signatures, families, module makers), validated now (a broken
+// file fails the build) and stored as JSON.
 const rules = readDeviceRuleFiles(BUILTIN_RULES);
 if (rules.errors.length > 0) throw new Error(`built-in rules are invalid:\n${rules.errors.map((e) => `${e.file}:${e.line}: ${e.field}: ${e.reason}`).join('\n')}`);
-loadDeviceRules([BUILTIN_RULES]); // regular expressions and ids
-fs.writeFileSync(BUILTIN_COMPILED, JSON.stringify(rules.files));
-process.stdout.write(`rules: ${rules.files.reduce((n, f) => n + f.rules.length, 0)} built-in device rules -> ${BUILTIN_COMPILED}\n`);
+const knowledge = loadDeviceRules([BUILTIN_RULES]); // regular expressions, ids, families
+fs.writeFileSync(BUILTIN_COMPILED, JSON.stringify(rules.knowledge));
+process.stdout.write(`rules: ${knowledge.rules.length} built-in device rules, ${knowledge.families.size} families, ${knowledge.modules.length} module makers -> ${BUILTIN_COMPILED}\n`);
 
 const geoPkg = (name: string) => path.dirname(require.resolve(`${name}/package.json`));
 const geo = await buildGeo(geoPkg('@ip-location-db/geo-whois-asn-country'), geoPkg('@ip-location-db/asn'), GEO_DIR);

@@ -2,7 +2,7 @@
 import { DEFAULT_TIMEOUTS, type FlowTimeouts } from '../flows/flow-table.js';
 import { parseCidr, type Prefix } from '../flows/locality.js';
 import { DEFAULT_REASSEMBLY } from '../flows/tcp-reassembly.js';
-import type { Category, DeviceRule } from '../devices/rules.js';
+import type { Category, DeviceKnowledge } from '../devices/rules.js';
 import type { VerdictConfig } from '../verdicts/verdicts.js';
 import type { Zone } from '../model/plan.js';
 import type { ZoneRule } from '../segment/policy.js';
@@ -40,7 +40,7 @@ export interface EngineConfig {
   /** Seed of the Community ID flow hash (0 unless all tools of a site agree on another). */
   communityIdSeed: number;
   /** Device signatures (rules/devices); empty: every device stays unknown. */
-  deviceRules: DeviceRule[];
+  deviceRules: DeviceKnowledge;
   /** User labels and categories, by MAC (lower case). */
   deviceOverrides: Record<string, DeviceOverride>;
   /** Alert rules and what they need (geo data, trusted countries, mutes); null: no alerts. */
@@ -58,7 +58,7 @@ export const DEFAULT_CONFIG: EngineConfig = {
   streamDepth: DEFAULT_REASSEMBLY.depth,
   lanPrefixes: [],
   communityIdSeed: 0,
-  deviceRules: [],
+  deviceRules: { rules: [], families: new Map(), modules: [], domainIndex: new Map() },
   deviceOverrides: {},
   verdicts: null,
 };

@@ -313,6 +313,17 @@ export class Engine implements PacketSink {
     const record = flowRecord(f, slot, reason, d, app, resolved);
     if (d) {
       observeFlow(d, record);
+      // Between two LAN devices, what the other end announced (a UPnP description it served, a
+      // Kasa or WS-Discovery answer) is that end's.
+      if (record.lanSide === 'both' && record.deviceSide) {
+        const peerDir = record.deviceSide === 'orig' ? 1 : 0;
+        const w = f.endpoint(slot, peerDir).words;
+        const mac = peerDir === 0 ? f.origMac[slot] : f.respMac[slot];
+        if (!isGroupOrUnspecified(w[0], w[1], w[2], w[3])) {
+          const peer = this.devices.lookup(mac, formatAddr(w[0], w[1], w[2], w[3]), f.last[slot]);
+          if (peer !== d) observeFlow(peer, record, peerDir === 0 ? 'orig' : 'resp');
+        }
+      }
       this.verdicts?.flow(record, d, f.last[slot]);
     }
     this.hooks.flowEnded?.(record);

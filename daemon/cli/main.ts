@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { DEFAULT_CONFIG, type EngineConfig, withLanPrefixes } from '../analysis/config.js';
 import { analyzeCapture, analyzeCaptureToJson } from '../analysis/analyze.js';
 import { InputError } from '../capture/errors.js';
@@ -101,13 +102,21 @@ export function buildProgram(): Command {
       const errors: string[] = [];
       let summary = '';
       for (const [what, load] of [
-        ['device rules', () => loadDeviceRules([dir]).length],
+        ['device rules', () => {
+          // A household folder may name the built-in families: they are read first.
+          const own = path.resolve(dir);
+          const builtin = own === path.resolve(BUILTIN_RULES);
+          const k = loadDeviceRules(builtin ? [dir] : [BUILTIN_RULES, dir]);
+          const mine = (f: string) => builtin || path.resolve(f).startsWith(own + path.sep);
+          return `${k.rules.filter((r) => mine(r.file)).length} device rules, ${[...k.families.values()].filter((f) => mine(f.file)).length} families, ${k.modules.length} module makers`;
+        }],
         ['cloud platforms', () => loadCloudPlatforms([dir]).length],
         ['alert rules', () => loadAlertRules([dir]).length],
         ['zone rules', () => loadZonePolicy([dir]).length],
       ] as const) {
         try {
-          summary += `${summary ? ', ' : ''}${load()} ${what}`;
+          const n = load();
+          summary += `${summary ? ', ' : ''}${typeof n === 'string' ? n : `${n} ${what}`}`;
         } catch (e) {
           if (!(e instanceof RuleLoadError)) throw e;
           errors.push(e.message);

@@ -1,17 +1,30 @@
 /**
- * Turns a device's observations into a category, vendor and model, with the evidence behind
- * them. Each matching rule is independent evidence for its category, combined as 1 - Π(1 - w);
- * a category is named only when its score reaches `threshold` and clearly beats the next one.
- * Precision first: a device with nothing conclusive stays `unknown`.
+ * Turns a device's observations into a category, brand, model and module maker, with the
+ * evidence behind them. Each matching rule is evidence for its category, with the weight its
+ * signal class earned in the calibration (docs/identification.md); distinct observations combine
+ * as independent evidence, 1 - Π(1 - w), and one observation counts once however many rules
+ * read it. A category is named when its score reaches THRESHOLD and beats every rival by MARGIN;
+ * rivals lower the confidence and are reported, never silently dropped. Precision first: a
+ * device with nothing conclusive stays `unknown`, with its evidence.
  */
 import type { DeviceFacts } from './facts.js';
-import type { Category, DeviceRule } from './rules.js';
+import { type Category, type Condition, type DeviceKnowledge, type DeviceRule, KIND_BIT, type MatchKind, moduleMaker, PARENT_CATEGORY, type SignalClass } from './rules.js';
 
 export interface Evidence {
   observation: string;
   rule: string;
   category: Category | null;
+  vendor: string | null;
   weight: number;
+  signal: SignalClass;
+  source: string;
+}
+
+/** A category the evidence also points at, which the one named beat (or tied). */
+export interface Conflict {
+  category: Category;
+  score: number;
+  rules: string[];
 }
 
 export interface Classification {
@@ -19,7 +32,10 @@ export interface Classification {
   confidence: number;
   vendor: string | null;
   model: string | null;
+  /** "Wi-Fi module: Espressif" when the MAC's registrant makes modules, not the device. */
+  module: string | null;
   evidence: Evidence[];
+  conflicts: Conflict[];
 }
 
 export interface Identity {
@@ -28,89 +44,317 @@ export interface Identity {
   randomized: boolean;
 }
 
-const THRESHOLD = 0.6;
+/** One signal that is right four times in five names a category alone (see the calibration). */
+export const THRESHOLD = 0.6;
+export const MARGIN = 0.2;
+/** A subtype (doorbell) inherits its parent's (camera) evidence once its own reaches this. */
+const SUBTYPE_OWN = 0.5;
+const PERSONAL = new Set<Category>(['phone', 'computer', 'tablet']);
 
-/** Does a domain or one of its parents appear in the list? */
-function domainMatch(name: string, list: string[]): boolean {
-  const n = name.toLowerCase();
-  return list.some((d) => n === d || n.endsWith(`.${d}`));
+interface Match {
+  text: string;
+  groups: string[];
 }
 
-function observations(rule: DeviceRule, id: Identity, f: DeviceFacts): { text: string; groups: string[] }[] {
-  const re = rule.pattern;
-  const out: { text: string; groups: string[] }[] = [];
-  const test = (value: string | null | undefined, label: string) => {
-    if (!value || !re) return;
-    const m = re.exec(value);
-    if (m) out.push({ text: `${label} "${value}"`, groups: m.slice(1) });
-  };
-  switch (rule.kind) {
+type Values = Iterable<string> | null | undefined;
+
+/** The observed values a regex condition reads, with how the evidence names them. */
+function valuesOf(kind: MatchKind, id: Identity, f: DeviceFacts, offer: { instances: Set<string>; txt: Set<string> } | null): { values: Values; label: (v: string) => string } {
+  const q = (l: string) => (v: string) => `${l} "${v}"`;
+  switch (kind) {
     case 'oui':
-      test(id.ouiVendor, 'MAC vendor (IEEE)');
-      break;
-    case 'macPrefix':
-      if (id.mac && rule.values.some((p) => id.mac!.startsWith(p))) out.push({ text: `MAC ${id.mac}`, groups: [] });
-      break;
+      return { values: id.ouiVendor ? [id.ouiVendor] : null, label: q('MAC vendor (IEEE)') };
     case 'dhcpVendorClass':
-      test(f.dhcpVendorClass, 'DHCP vendor class');
-      break;
-    case 'dhcpParams':
-      if (f.dhcpParams && f.dhcpParams.join(',') === rule.values[0]) out.push({ text: `DHCP parameter request list ${rule.values[0]}`, groups: [] });
-      break;
+      return { values: f.dhcpVendorClass ? [f.dhcpVendorClass] : null, label: q('DHCP vendor class') };
     case 'hostname':
-      for (const [name, source] of f.hostnames) test(name, `host name (${source})`);
-      break;
-    case 'mdnsService':
-      if (f.mdnsServices.has(rule.values[0])) out.push({ text: `mDNS service ${rule.values[0]}`, groups: [] });
-      break;
+      return { values: f.hostnames.keys(), label: (v) => `host name (${f.hostnames.get(v)}) "${v}"` };
+    case 'mdnsInstance':
+      return { values: offer ? offer.instances : allOf(f, 'instances'), label: q('mDNS instance') };
+    case 'mdnsTxt':
+      return { values: offer ? offer.txt : allOf(f, 'txt'), label: q('mDNS TXT') };
     case 'mdnsModel':
-      for (const m of f.mdnsModels) test(m, 'mDNS model');
-      break;
+      return { values: f.mdnsModels, label: q('mDNS model') };
+    case 'homekitModel':
+      return { values: f.homekitModels, label: q('HomeKit model') };
     case 'ssdpServer':
-      for (const s of f.ssdpServers) test(s, 'SSDP server');
-      break;
+      return { values: f.ssdpServers, label: q('SSDP server') };
     case 'ssdpType':
-      for (const s of f.ssdpTypes) test(s, 'SSDP type');
-      break;
-    case 'domain':
-      for (const d of f.domains) if (domainMatch(d, rule.values)) out.push({ text: `contacted ${d}`, groups: [] });
-      break;
-    case 'protocol':
-      if (f.protocols.has(rule.values[0])) out.push({ text: `protocol ${rule.values[0]}`, groups: [] });
-      break;
+      return { values: f.ssdpTypes, label: q('SSDP type') };
+    case 'upnpManufacturer':
+    case 'upnpModelName':
+    case 'upnpModelNumber':
+    case 'upnpModelDescription':
+    case 'upnpDeviceType':
+    case 'upnpManufacturerUrl':
+    case 'upnpFriendlyName': {
+      const field = UPNP_FIELD[kind] as string;
+      return { values: f.upnp.get(field), label: q(`UPnP ${field}`) };
+    }
+    case 'wsdType':
+      return { values: f.wsdTypes, label: q('WS-Discovery type') };
+    case 'wsdScope':
+      return { values: f.wsdScopes, label: q('WS-Discovery scope') };
+    case 'kasaModel':
+      return { values: f.kasaModels, label: q('Kasa model') };
+    case 'kasaType':
+      return { values: f.kasaTypes, label: q('Kasa type') };
+    case 'coapPath':
+      return { values: f.coapPaths, label: q('CoAP resource') };
+    case 'userAgent':
+      return { values: f.userAgents, label: q('User-Agent') };
+    case 'domainPattern':
+      return { values: f.domains, label: (v) => `contacted ${v}` };
     case 'mqttTopic':
-      for (const t of f.mqttTopics) test(t, 'MQTT topic');
-      break;
-    case 'ja4':
-      for (const j of f.ja4) if (rule.values.includes(j)) out.push({ text: `TLS JA4 ${j}`, groups: [] });
-      break;
+      return { values: f.mqttTopics, label: q('MQTT topic') };
+    default:
+      return { values: null, label: q(kind) };
   }
-  return out.slice(0, 1); // one observation per rule is enough evidence; more would double count
 }
 
-export function classify(rules: DeviceRule[], id: Identity, f: DeviceFacts): Classification {
-  const evidence: Evidence[] = [];
-  const scores = new Map<Category, number>();
-  let vendor: { name: string; weight: number } | null = null;
-  let model: { name: string; weight: number } | null = null;
-  for (const rule of rules) {
-    for (const o of observations(rule, id, f)) {
-      evidence.push({ observation: o.text, rule: rule.id, category: rule.category, weight: rule.weight });
-      if (rule.category) scores.set(rule.category, 1 - (1 - (scores.get(rule.category) ?? 0)) * (1 - rule.weight));
-      if (rule.vendor && (!vendor || rule.weight > vendor.weight)) vendor = { name: rule.vendor, weight: rule.weight };
-      if (rule.model && (!model || rule.weight > model.weight)) {
-        const name = rule.model.replace(/\$(\d)/g, (_, n) => o.groups[Number(n) - 1] ?? '');
-        if (name.trim()) model = { name: name.trim(), weight: rule.weight };
+export const UPNP_FIELD: Partial<Record<MatchKind, string>> = {
+  upnpManufacturer: 'manufacturer', upnpModelName: 'modelName', upnpModelNumber: 'modelNumber', upnpModelDescription: 'modelDescription',
+  upnpDeviceType: 'deviceType', upnpManufacturerUrl: 'manufacturerURL', upnpFriendlyName: 'friendlyName',
+};
+
+function* allOf(f: DeviceFacts, key: 'instances' | 'txt'): Iterable<string> {
+  for (const o of f.mdnsOffers.values()) yield* o[key];
+}
+
+/** Which kinds of observation the device has at all: rules needing another are skipped. */
+function presentKinds(id: Identity, f: DeviceFacts): number {
+  let m = 0;
+  const on = (k: MatchKind, yes: unknown) => {
+    if (yes) m |= KIND_BIT[k];
+  };
+  on('oui', id.ouiVendor);
+  on('macPrefix', id.mac);
+  on('dhcpVendorClass', f.dhcpVendorClass);
+  on('dhcpParams', f.dhcpParams);
+  on('hostname', f.hostnames.size);
+  on('mdnsService', f.mdnsServices.size);
+  on('mdnsBrowse', f.mdnsBrowses.size);
+  let inst = false;
+  let txt = false;
+  for (const o of f.mdnsOffers.values()) {
+    inst ||= o.instances.size > 0;
+    txt ||= o.txt.size > 0;
+  }
+  on('mdnsInstance', inst);
+  on('mdnsTxt', txt);
+  on('mdnsModel', f.mdnsModels.size);
+  on('homekitModel', f.homekitModels.size);
+  on('ssdpServer', f.ssdpServers.size);
+  on('ssdpType', f.ssdpTypes.size);
+  for (const [k, field] of Object.entries(UPNP_FIELD) as [MatchKind, string][]) on(k, f.upnp.get(field)?.size);
+  on('wsdType', f.wsdTypes.size);
+  on('wsdScope', f.wsdScopes.size);
+  on('kasaModel', f.kasaModels.size);
+  on('kasaType', f.kasaTypes.size);
+  on('coapPath', f.coapPaths.size);
+  on('userAgent', f.userAgents.size);
+  on('domain', f.domains.size);
+  on('domainPattern', f.domains.size);
+  on('protocol', f.protocols.size);
+  on('mqttTopic', f.mqttTopics.size);
+  on('ja4', f.ja4.size);
+  return m;
+}
+
+/** Every pattern must match one of the values; the first value matched is the evidence. */
+function regexMatch(c: Condition, values: Values, label: (v: string) => string): Match | null {
+  if (!values) return null;
+  let first: Match | null = null;
+  for (const re of c.patterns) {
+    let hit: Match | null = null;
+    for (const v of values) {
+      const m = re.exec(v);
+      if (m) {
+        hit = { text: label(v), groups: m.slice(1) };
+        break;
       }
     }
+    if (!hit) return null;
+    first ??= hit;
+  }
+  return first;
+}
+
+function conditionMatch(c: Condition, id: Identity, macHex: string | null, f: DeviceFacts, offer: { instances: Set<string>; txt: Set<string> } | null): Match | null {
+  switch (c.kind) {
+    case 'macPrefix':
+      return macHex && c.values.some((p) => macHex.startsWith(p)) ? { text: `MAC ${id.mac}`, groups: [] } : null;
+    case 'dhcpParams':
+      return f.dhcpParams && f.dhcpParams.join(',') === c.values[0] ? { text: `DHCP parameter request list ${c.values[0]}`, groups: [] } : null;
+    case 'mdnsService':
+      return f.mdnsServices.has(c.values[0]) ? { text: `offers mDNS service ${c.values[0]}`, groups: [] } : null;
+    case 'mdnsBrowse':
+      return f.mdnsBrowses.has(c.values[0]) ? { text: `browses for mDNS service ${c.values[0]}`, groups: [] } : null;
+    case 'protocol':
+      return f.protocols.has(c.values[0]) ? { text: `protocol ${c.values[0]}`, groups: [] } : null;
+    case 'ja4':
+      for (const j of f.ja4) if (c.values.includes(j)) return { text: `TLS JA4 ${j}`, groups: [] };
+      return null;
+    case 'domain':
+      for (const d of f.domains) if (domainIn(d, c.values)) return { text: `contacted ${d}`, groups: [] };
+      return null;
+    default: {
+      const { values, label } = valuesOf(c.kind, id, f, c.kind === 'mdnsTxt' || c.kind === 'mdnsInstance' ? offer : null);
+      return regexMatch(c, values, label);
+    }
+  }
+}
+
+function domainIn(name: string, list: string[]): boolean {
+  return list.some((d) => name === d || name.endsWith(`.${d}`));
+}
+
+/** All conditions of the rule hold: the first one's observation is the evidence. */
+function ruleMatch(rule: DeviceRule, id: Identity, macHex: string | null, f: DeviceFacts): Match | null {
+  // TXT and instance conditions read the service the same rule names, if it names one.
+  const svc = rule.conditions.find((c) => c.kind === 'mdnsService');
+  const scoped = svc !== undefined && rule.conditions.some((c) => c.kind === 'mdnsTxt' || c.kind === 'mdnsInstance');
+  const offer = scoped ? (f.mdnsOffers.get(svc.values[0]) ?? null) : null;
+  if (scoped && !offer) return null;
+  let first: Match | null = null;
+  let groups: string[] = [];
+  for (const c of rule.conditions) {
+    const m = conditionMatch(c, id, macHex, f, offer);
+    if (!m) return null;
+    first ??= m;
+    if (groups.length === 0 && m.groups.length > 0) groups = m.groups;
+  }
+  return first ? { text: first.text, groups } : null;
+}
+
+function combine(weights: Iterable<number>): number {
+  let miss = 1;
+  for (const w of weights) miss *= 1 - w;
+  return 1 - miss;
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+/** The model in the device's own words when no rule extracted one. */
+function ownModel(f: DeviceFacts): string | null {
+  const first = (s: Set<string> | undefined) => (s && s.size > 0 ? [...s][0] : null);
+  const kasa = first(f.kasaModels);
+  if (kasa) return kasa;
+  const hk = first(f.homekitModels);
+  if (hk) return hk;
+  const upnp = first(f.upnp.get('modelName'));
+  if (upnp) {
+    const num = first(f.upnp.get('modelNumber'));
+    return num && !upnp.includes(num) ? `${upnp} ${num}` : upnp;
+  }
+  for (const s of f.wsdScopes) {
+    const m = /^onvif:\/\/www\.onvif\.org\/hardware\/(.+)$/i.exec(s);
+    if (m) return m[1];
+  }
+  for (const kv of f.mdnsModels) {
+    const m = /^(?:md|model|mdl|usb_MDL|ty|product)=\(?([^)]+)\)?$/i.exec(kv);
+    if (m && m[1].trim()) return m[1].trim();
+  }
+  return null;
+}
+
+export function classify(k: DeviceKnowledge, id: Identity, f: DeviceFacts): Classification {
+  const present = presentKinds(id, f);
+  const macHex = id.mac ? id.mac.replace(/:/g, '') : null;
+  const evidence: Evidence[] = [];
+  const groupsOf = new Map<Evidence, string[]>();
+  const push = (rule: DeviceRule, m: Match) => {
+    const e: Evidence = { observation: m.text, rule: rule.id, category: rule.category, vendor: rule.vendor, weight: rule.weight, signal: rule.signal, source: rule.source };
+    evidence.push(e);
+    if (rule.model) groupsOf.set(e, m.groups);
+  };
+  const byId = new Map<string, DeviceRule>();
+  for (const rule of k.rules) {
+    if ((rule.mask & present) !== rule.mask) continue;
+    if (rule.kind === 'domain' && rule.conditions.length === 1) continue; // through the index below
+    const m = ruleMatch(rule, id, macHex, f);
+    if (m) {
+      push(rule, m);
+      byId.set(rule.id, rule);
+    }
+  }
+  // Contacted names, looked up by each of their suffixes.
+  const seen = new Set<DeviceRule>();
+  for (const d of f.domains) {
+    for (let s = d; ; ) {
+      const rules = k.domainIndex.get(s);
+      if (rules) {
+        for (const r of rules) {
+          if (seen.has(r)) continue;
+          seen.add(r);
+          push(r, { text: `contacted ${d}`, groups: [] });
+          byId.set(r.id, r);
+        }
+      }
+      const dot = s.indexOf('.');
+      if (dot < 0) break;
+      s = s.slice(dot + 1);
+    }
+  }
+
+  // Scores: per category, one weight per distinct observation (the strongest rule reading it).
+  const own = new Map<Category, Map<string, number>>();
+  for (const e of evidence) {
+    if (!e.category) continue;
+    let obs = own.get(e.category);
+    if (!obs) own.set(e.category, (obs = new Map()));
+    obs.set(e.observation, Math.max(obs.get(e.observation) ?? 0, e.weight));
+  }
+  const scores = new Map<Category, number>();
+  for (const [c, obs] of own) {
+    const parent = PARENT_CATEGORY[c];
+    const mine = combine(obs.values());
+    if (parent && own.has(parent) && mine >= SUBTYPE_OWN) {
+      const merged = new Map(own.get(parent));
+      for (const [o, w] of obs) merged.set(o, Math.max(merged.get(o) ?? 0, w));
+      scores.set(c, combine(merged.values()));
+    } else scores.set(c, mine);
   }
   const ranked = [...scores].sort((a, b) => b[1] - a[1]);
-  const [best, second] = ranked;
+  const related = (a: Category, b: Category) => PARENT_CATEGORY[a] === b || PARENT_CATEGORY[b] === a;
+  const best = ranked[0];
+  const rivals = best ? ranked.slice(1).filter(([c]) => !related(c, best[0])) : [];
+  const rival = rivals[0]?.[1] ?? 0;
   let category: Category = 'unknown';
   let confidence = 0;
-  if (best && best[1] >= THRESHOLD && (!second || best[1] - second[1] >= 0.2)) {
+  if (best && best[1] >= THRESHOLD && best[1] - rival >= MARGIN) {
     category = best[0];
-    confidence = Math.round(best[1] * 100) / 100;
+    confidence = round(best[1] * (1 - rival));
   }
-  return { category, confidence, vendor: vendor?.name ?? id.ouiVendor, model: model?.name ?? null, evidence };
+  const conflicts: Conflict[] = (category === 'unknown' ? ranked : rivals)
+    .filter(([, s]) => s >= 0.3)
+    .map(([c, s]) => ({ category: c, score: round(s), rules: evidence.filter((e) => e.category === c).map((e) => e.rule) }));
+
+  // Brand: the strongest rule naming one. A contacted cloud does not name the brand of a phone
+  // or computer: their owners' apps reach the same clouds as the devices.
+  const personal = PERSONAL.has(category) || [...own.keys()].some((c) => PERSONAL.has(c) && (scores.get(c) ?? 0) >= 0.5);
+  let vendor: Evidence | null = null;
+  for (const e of evidence) if (e.vendor && !(personal && e.signal === 'cloud') && (!vendor || e.weight > vendor.weight)) vendor = e;
+  const maker = moduleMaker(k, id.ouiVendor);
+  let module: string | null = null;
+  if (maker) {
+    module = `${maker.kind}: ${maker.maker}`;
+    evidence.push({ observation: `MAC vendor (IEEE) "${id.ouiVendor}"`, rule: `module-${maker.id}`, category: null, vendor: null, weight: 0, signal: 'mac', source: maker.source });
+  }
+
+  let model: { name: string; weight: number } | null = null;
+  for (const [e, groups] of groupsOf) {
+    const rule = byId.get(e.rule);
+    if (!rule?.model || (model && e.weight <= model.weight)) continue;
+    const name = rule.model.replace(/\$(\d)/g, (_, n: string) => groups[Number(n) - 1] ?? '').trim();
+    if (name) model = { name, weight: e.weight };
+  }
+  return {
+    category,
+    confidence,
+    vendor: vendor?.vendor ?? (maker ? null : id.ouiVendor),
+    model: model?.name ?? ownModel(f),
+    module,
+    evidence,
+    conflicts,
+  };
 }

@@ -7,7 +7,7 @@ import { classify, type Classification } from './classify.js';
 import { type Device, DeviceTable, deviceKey } from './device-table.js';
 import { DeviceFacts } from './facts.js';
 import { isRandomized, ouiVendor } from './oui.js';
-import type { DeviceRule } from './rules.js';
+import type { DeviceKnowledge } from './rules.js';
 
 export interface DeviceIdentity {
   id: string;
@@ -23,7 +23,7 @@ export interface DeviceIdentity {
 }
 
 const EMPTY = new DeviceFacts();
-const cache = new WeakMap<Device, { version: number; rules: DeviceRule[]; c: Classification; ts: number }>();
+const cache = new WeakMap<Device, { version: number; rules: DeviceKnowledge; c: Classification; ts: number }>();
 
 /**
  * The device's category and the evidence for it, cached until its facts change. `now` (capture
@@ -31,7 +31,7 @@ const cache = new WeakMap<Device, { version: number; rules: DeviceRule[]; c: Cla
  * judging every protocol message must not reclassify the device each time. Whoever needs the
  * latest (reports, the verdicts' refresh) leaves it out.
  */
-export function classification(d: Device, rules: DeviceRule[], now?: number): Classification {
+export function classification(d: Device, rules: DeviceKnowledge, now?: number): Classification {
   const facts = d.facts ?? EMPTY;
   const hit = cache.get(d);
   if (hit && hit.rules === rules && d.facts !== null && (hit.version === facts.version || (now !== undefined && now >= hit.ts && now - hit.ts < 1))) return hit.c;
@@ -48,7 +48,7 @@ export function ownName(f: DeviceFacts | null): string | null {
   return (names.find(([, s]) => s === 'dhcp') ?? names.find(([, s]) => s === 'dhcp-fqdn') ?? names[0])?.[0] ?? null;
 }
 
-export function identify(d: Device, rules: DeviceRule[], overrides: Record<string, DeviceOverride>, now?: number): DeviceIdentity {
+export function identify(d: Device, rules: DeviceKnowledge, overrides: Record<string, DeviceOverride>, now?: number): DeviceIdentity {
   const mac = DeviceTable.macText(d);
   const c = classification(d, rules, now);
   const o = mac ? overrides[mac] : undefined;

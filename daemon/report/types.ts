@@ -1,3 +1,4 @@
+import type { Conflict, Evidence } from '../devices/classify.js';
 import type { Alert } from '../verdicts/alert.js';
 import type { DeviceProfile } from '../model/profile.js';
 
@@ -70,7 +71,9 @@ export interface DeviceRecord {
   category: string;
   categorySource: 'rules' | 'user' | null;
   confidence: number;
-  evidence: { observation: string; rule: string; category: string | null; weight: number }[];
+  evidence: Evidence[];
+  module: string | null;
+  conflicts: Conflict[];
   observations: {
     hostnames: { name: string; source: string }[];
     dhcpVendorClass: string | null;
@@ -83,6 +86,16 @@ export interface DeviceRecord {
     protocols: string[];
     mqttTopics: string[];
     ja4: string[];
+    mdnsOffers: { service: string; instances: string[]; txt: string[] }[];
+    mdnsBrowses: string[];
+    homekitModels: string[];
+    upnp: Record<string, string[]>;
+    wsdTypes: string[];
+    wsdScopes: string[];
+    kasaModels: string[];
+    kasaTypes: string[];
+    coapPaths: string[];
+    userAgents: string[];
   };
   firstSeen: string;
   lastSeen: string;

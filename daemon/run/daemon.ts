@@ -287,7 +287,7 @@ export class Daemon {
     this.applySettings();
     this.engine.verdicts!.remute(Date.now() / 1000);
     this.signatures.clear();
-    this.log(`reloaded: ${next.deviceRules.length} device rules, ${v.rules.length} alert rules, ${v.platforms.length} cloud platforms`);
+    this.log(`reloaded: ${next.deviceRules.rules.length} device rules, ${v.rules.length} alert rules, ${v.platforms.length} cloud platforms`);
     return true;
   }
 

@@ -24,6 +24,13 @@ const CATEGORY_WORDS: Record<string, string> = {
   computer: 'computer',
   console: 'game console',
   network: 'network device',
+  sensor: 'sensor',
+  lock: 'smart lock',
+  thermostat: 'thermostat',
+  appliance: 'connected appliance',
+  health: 'health device',
+  tablet: 'tablet',
+  vehicle_charger: 'vehicle charger',
 };
 
 /** A category in words; null for `unknown` (nothing to say). */

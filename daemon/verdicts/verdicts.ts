@@ -9,7 +9,7 @@ import type { DeviceOverride } from '../analysis/config.js';
 import { isoTime } from '../analysis/flow-record.js';
 import type { Device } from '../devices/device-table.js';
 import { type DeviceIdentity, identify } from '../devices/identity.js';
-import type { DeviceRule } from '../devices/rules.js';
+import type { DeviceKnowledge } from '../devices/rules.js';
 import type { Geo } from '../geo/geo.js';
 import type { FlowRecord } from '../report/types.js';
 import { type CloudPlatform, cloudOf, cloudOfProtocol } from '../rules/load.js';
@@ -43,7 +43,7 @@ export const DEFAULT_VERDICTS = { learningPeriod: 600, joinGrace: 30, baselineHo
 
 /** The devices the verdicts need to know about: rules and user overrides. */
 export interface DeviceContext {
-  deviceRules: DeviceRule[];
+  deviceRules: DeviceKnowledge;
   deviceOverrides: Record<string, DeviceOverride>;
 }
 

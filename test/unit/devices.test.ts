@@ -112,8 +112,8 @@ describe('rule files', () => {
   it('the built-in rules are valid and every one names its source', () => {
     const r = vigie(['rules', 'check']);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/\d+ device rules, \d+ cloud platforms, \d+ alert rules, \d+ zone rules, all valid/);
-    for (const rule of loadDeviceRules()) expect(rule.source.length).toBeGreaterThan(10);
+    expect(r.stdout).toMatch(/\d+ device rules, \d+ families, \d+ module makers, \d+ cloud platforms, \d+ alert rules, \d+ zone rules, all valid/);
+    for (const rule of loadDeviceRules().rules) expect(rule.source.length).toBeGreaterThan(10);
     for (const p of loadCloudPlatforms()) expect(p.source.length).toBeGreaterThan(10);
   });
 

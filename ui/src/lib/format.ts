@@ -59,6 +59,13 @@ export const CATEGORY_LABEL: Record<string, string> = {
   computer: 'Computer',
   console: 'Game console',
   network: 'Network equipment',
+  sensor: 'Sensor / meter',
+  lock: 'Lock',
+  thermostat: 'Thermostat / climate',
+  appliance: 'Appliance',
+  health: 'Health / wearable',
+  tablet: 'Tablet',
+  vehicle_charger: 'Vehicle charger',
   unknown: 'Unknown',
 };
 export const CATEGORIES = Object.keys(CATEGORY_LABEL);
