@@ -87,13 +87,16 @@ export interface DeviceRule {
   weight: number;
 }
 
-export interface Family {
+interface RawFamily {
   family: string;
   brand: string | null;
   kind?: 'brand' | 'platform' | 'service';
   category: Category | null;
   reason: string;
   source: string;
+}
+
+export interface Family extends RawFamily {
   file: string;
 }
 
@@ -116,14 +119,6 @@ export interface DeviceKnowledge {
 
 export const KIND_BIT: Record<MatchKind, number> = Object.fromEntries(MATCH_KINDS.map((k, i) => [k, 2 ** i])) as Record<MatchKind, number>;
 
-interface RawFamily {
-  family: string;
-  brand: string | null;
-  kind?: 'brand' | 'platform' | 'service';
-  category: Category | null;
-  reason: string;
-  source: string;
-}
 interface RawModule {
   id: string;
   oui: string;

@@ -5,23 +5,17 @@
  * and what it said about itself.
  */
 import { type FlowContext, type DatagramParser, PendingBytes, type StreamParser } from '../parser-types.js';
-import { type KasaMessage, MAX_JSON, parseKasaJson, parseTdp, xorDecrypt } from './parser.js';
+import { type KasaMessage, type KasaSysinfo, MAX_JSON, parseKasaJson, parseTdp, xorDecrypt } from './parser.js';
 
 export { looksLikeKasaTcp, looksLikeKasaUdp, looksLikeTdp } from './parser.js';
 
 const LIST_MAX = 20;
 const MAX_EVENTS = 64;
 
-export interface KasaFacts {
+/** What the device's own get_sysinfo (or 20002 discovery) answer said, its MAC left out. */
+export interface KasaFacts extends Omit<KasaSysinfo, 'mac'> {
   /** Methods requested (`module.method`: system.get_sysinfo, system.set_relay_state...). */
   requests: string[];
-  /** From the device's own get_sysinfo (or 20002 discovery) answer. */
-  model: string | null;
-  alias: string | null;
-  deviceType: string | null;
-  hwVersion: string | null;
-  swVersion: string | null;
-  devName: string | null;
   /** Side of the flow that answered (the Kasa device), null when no answer was seen. */
   responder: 'orig' | 'resp' | 'both' | null;
   /** `xor` for the 9999 protocol, `tdp` for the 20002 discovery. */
