@@ -28,6 +28,8 @@ export interface SegmentationDeps {
 export class Segmentation {
   readonly book: ProfileBook;
   private cache: { at: number; key: string; plan: SegmentationPlan } | null = null;
+  /** When the plan for each asker last changed (its digest), so that an unchanged plan keeps its date. */
+  private readonly dated = new Map<string, { digest: string; generated: string }>();
 
   constructor(private readonly deps: SegmentationDeps) {
     const seg = deps.config.segment;
@@ -124,6 +126,15 @@ export class Segmentation {
       now: new Date(),
       only,
     });
+    // A plan that enforces what the last one did keeps its date: what was shown is what is
+    // downloaded, and "generated" says when the plan last changed, not when it was last asked for.
+    const digest = Segmentation.digest(plan);
+    const last = this.dated.get(key);
+    if (last && last.digest === digest) plan.generated = last.generated;
+    else {
+      if (this.dated.size >= 64) this.dated.clear();
+      this.dated.set(key, { digest, generated: plan.generated });
+    }
     this.cache = { at: Date.now(), key, plan };
     return plan;
   }
