@@ -11,7 +11,8 @@ if [ "$what" = test ]; then
   pkgs+=(chromium fonts-dejavu-core tshark libndpi-bin tcpdump tcpreplay iproute2 iputils-ping time mosquitto mosquitto-clients dnsmasq-base isc-dhcp-client bind9-dnsutils ffmpeg openssl curl python3-paho-mqtt
     vsftpd dovecot-imapd dovecot-pop3d python3-aiosmtpd inetutils-telnetd telnet socat ethtool
     nftables libyang2-tools openssh-server openssh-client busybox
-    avahi-daemon avahi-utils libcoap3-bin samba-common-bin miniupnpd wsdd)
+    avahi-daemon avahi-utils libcoap3-bin samba-common-bin miniupnpd wsdd
+    ngtcp2-client ngtcp2-server coturn stun-client)
 fi
 
 missing=()
@@ -38,7 +39,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The tests start their own servers inside namespaces: the packages' system services are not wanted.
-for svc in vsftpd dovecot inetutils-inetd ssh avahi-daemon miniupnpd wsdd; do
+for svc in vsftpd dovecot inetutils-inetd ssh avahi-daemon miniupnpd wsdd coturn; do
   if command -v systemctl >/dev/null && systemctl is-active -q "$svc" 2>/dev/null; then systemctl disable -q --now "$svc" || true; fi
 done
 echo "installed: ${missing[*]}"

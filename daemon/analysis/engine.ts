@@ -163,6 +163,7 @@ export class Engine implements PacketSink {
     const stage = this.protocols;
     stage.frame = this.decoder.stats.packets;
     stage.ts = ts;
+    stage.mac = pkt.srcMac;
     if (proto === Proto.Tcp) {
       this.reassembler.segment(slot, flows.lastDir, pkt.tcpFlags, pkt.seq, pkt.ack, pkt.buf, pkt.payloadOff, pkt.payloadLen, pkt.payloadMissing);
     } else if (proto === Proto.Udp && pkt.payloadLen > 0 && this.dissect) {

@@ -5,6 +5,7 @@ import { type Device, deviceKey } from '../devices/device-table.js';
 import { type EndReason, type FlowTable, TCP_STATE_NAMES } from '../flows/flow-table.js';
 import type { FlowAppFacts } from '../protocols/stage.js';
 import type { Endpoint, FlowRecord } from '../report/types.js';
+import { type FlowFacts, remoteName } from '../protocols/registry.js';
 
 export type { FlowRecord };
 
@@ -32,13 +33,10 @@ function tcpFlagText(f: number): string {
 }
 
 /** The name of the remote end: what the device resolved, else what it said in TLS or HTTP. */
-function hostname(resolved: string | null, facts: Record<string, unknown> | null): [string | null, FlowRecord['hostnameSource']] {
+function hostname(resolved: string | null, facts: FlowFacts | null): [string | null, FlowRecord['hostnameSource']] {
   if (resolved) return [resolved, 'dns'];
-  const sni = (facts?.tls as { sni?: string | null } | undefined)?.sni;
-  if (sni) return [sni, 'sni'];
-  const host = (facts?.http as { host?: string | null } | undefined)?.host;
-  if (host) return [host, 'http'];
-  return [null, null];
+  const said = remoteName(facts);
+  return said ? [said.name, said.source] : [null, null];
 }
 
 export function flowRecord(f: FlowTable, slot: number, reason: EndReason, device: Device | undefined, app: FlowAppFacts, resolved: string | null = null): FlowRecord {

@@ -1,4 +1,7 @@
 /** What a protocol module plugs into the protocol stage with. */
+import type { Dhcp4Message } from './dhcp/parser.js';
+// Types only: the registry names every protocol's facts, the parsers report theirs under it.
+import type { FlowFacts } from './registry.js';
 
 export type EventFields = Record<string, unknown> | (() => Record<string, unknown>);
 
@@ -25,16 +28,25 @@ export interface FlowContext {
   expect(address: string, port: number, app: 'rtp' | 'rtcp'): void;
   /** Whether an RTSP session announced one of this flow's endpoints. */
   expectedApp(): 'rtp' | 'rtcp' | null;
+  /**
+   * The link-layer source of the packet being parsed (sent in direction `dir`), its 48-bit MAC
+   * as a number, -1 when the link carries none: on a flow several devices share (broadcast and
+   * multicast discovery) it tells which one sent the message.
+   */
+  senderMac(dir: number): number;
+  /** DHCP: a client announced itself (any client message) or was given an address (ACK), for the inventory. */
+  dhcpClient(m: Dhcp4Message): void;
 }
 
 /** A TCP application parser: reassembled bytes in, events and facts out. */
 export interface StreamParser {
-  readonly app: string;
+  /** null while the session is not sure the flow is its protocol (a midstream candidate). */
+  readonly app: string | null;
   readonly encrypted: boolean;
   data(dir: number, buf: Buffer, off: number, len: number): void;
   gap(dir: number, len: number): void;
-  /** What the flow record should say about this flow's application layer. */
-  facts(): Record<string, unknown> | null;
+  /** What the flow record should say about this flow's application layer: its own key of FlowFacts. */
+  facts(): FlowFacts | null;
 }
 
 /** A UDP application parser: one datagram at a time. */
@@ -43,7 +55,7 @@ export interface DatagramParser {
   readonly app: string | null;
   readonly encrypted: boolean;
   datagram(dir: number, buf: Buffer, off: number, len: number): void;
-  facts(): Record<string, unknown> | null;
+  facts(): FlowFacts | null;
 }
 
 /**

@@ -13,6 +13,7 @@ import type { DatagramParser, EventFields, FlowContext, StreamParser } from './p
 import { detectStream, detectDatagram } from './detect.js';
 import { NameMap } from './dns/name-map.js';
 import type { Dhcp4Message } from './dhcp/parser.js';
+import type { FlowFacts } from './registry.js';
 
 /** Look at this many bytes of a TCP direction before giving up on recognising it. */
 const DETECT_BYTES = 2048;
@@ -74,6 +75,10 @@ class Ctx implements FlowContext {
     }
     return null;
   }
+  senderMac(dir: number): number {
+    void dir; // the packet being parsed is the one sent in `dir`
+    return this.stage.mac;
+  }
   dhcpClient(m: Dhcp4Message): void {
     this.stage.dhcpClients?.(m);
   }
@@ -90,7 +95,7 @@ class Ctx implements FlowContext {
 export interface FlowAppFacts {
   app: string | null;
   encrypted: boolean | null;
-  facts: Record<string, unknown> | null;
+  facts: FlowFacts | null;
 }
 
 export class ProtocolStage implements StreamConsumer {
@@ -108,6 +113,8 @@ export class ProtocolStage implements StreamConsumer {
   /** Packet number (1-based) and time of the packet being processed, set by the engine. */
   frame = 0;
   ts = 0;
+  /** Ethernet source of that packet (48-bit number), -1 when its link has none. */
+  mac = -1;
   events = 0;
 
   constructor(

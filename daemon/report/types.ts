@@ -1,6 +1,7 @@
 import type { Conflict, Evidence } from '../devices/classify.js';
 import type { Alert } from '../verdicts/alert.js';
 import type { DeviceProfile } from '../model/profile.js';
+import type { FlowFacts } from '../protocols/registry.js';
 
 /**
  * TypeScript view of the `vigie analyze --json` document. The normative definition is
@@ -138,5 +139,5 @@ export interface FlowRecord {
   app: string | null;
   encrypted: boolean | null;
   /** What the protocol stage learnt, by protocol (see analysis.schema.json). */
-  protocol: Record<string, unknown> | null;
+  protocol: FlowFacts | null;
 }

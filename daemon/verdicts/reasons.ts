@@ -4,11 +4,12 @@
  * (a template); every other leaf that held is said by the phrase of its field below, naming the
  * value that held ("the device is a camera", not the list of categories the rule accepts).
  */
+import { list, type PhraseContext } from '../protocols/contract.js';
+import { appName, PROTOCOL_FIELDS } from '../protocols/registry.js';
 import { formatBytes } from '../report/summary.js';
 import { explain, type Finding, type Held, type Scalar, type Situation } from './condition.js';
 import { countryName } from './country-names.js';
 import { type AlertRule, type Severity, severityRank } from './rules.js';
-import { MEDIA_PAYLOADS } from './situation.js';
 import { render, type Values } from './template.js';
 import { categoryWords } from './texts.js';
 
@@ -18,18 +19,7 @@ interface Context {
 }
 type Phrase = (values: Scalar[], c: Context) => string;
 
-const APPS: Record<string, string> = { mqtt: 'MQTT', 'mqtt-tls': 'MQTT over TLS', tls: 'TLS', http: 'HTTP', rtsp: 'RTSP', rtp: 'RTP', rtcp: 'RTCP', rtmp: 'RTMP', 'cs2-p2p': 'CS2 PPPP', ftp: 'FTP', telnet: 'Telnet', pop3: 'POP3', imap: 'IMAP', smtp: 'SMTP', dns: 'DNS', quic: 'QUIC' };
-const MEDIA: Record<string, string> = { rtsp: 'RTSP', rtp: 'RTP', rtmp: 'RTMP', flv: 'FLV over plain HTTP', mjpeg: 'MJPEG over plain HTTP' };
-const PAYLOADS: Record<string, string> = { jpeg: 'JPEG images', png: 'PNG images', gif: 'GIF images', h264: 'H.264 video', json: 'JSON', text: 'text', binary: 'binary data', empty: 'empty messages' };
-
-/** "a, b and c". */
-function list(xs: string[]): string {
-  return xs.length <= 1 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`;
-}
-
-const named = (table: Record<string, string>) => (xs: Scalar[]) => list(xs.map((x) => table[String(x)] ?? String(x)));
-const apps = named(APPS);
-const payloads = named(PAYLOADS);
+const apps = (xs: Scalar[]) => list(xs.map((x) => appName(String(x))));
 const dest = (c: Context) => c.v.destination ?? 'the destination';
 const countries = (xs: Scalar[]) => list(xs.map((x) => countryName(String(x))));
 
@@ -41,8 +31,8 @@ function flag(yes: string | ((c: Context) => string), no: string | ((c: Context)
   };
 }
 
-/** One phrase per field of the schema (test/unit/alert-texts.test.ts checks that none is missing). */
-export const FIELD_PHRASES: Record<string, Phrase> = {
+/** The phrases of the fields that are no protocol's: the flow, its device, its destination, and device rules. */
+const GENERAL_PHRASES: Record<string, Phrase> = {
   app: (xs) => `it uses ${apps(xs)}`,
   internet: flag((c) => `${dest(c)} is on the internet`, (c) => `${dest(c)} is on the local network`),
   encrypted: flag('the connection is encrypted', 'the connection is not encrypted'),
@@ -59,27 +49,20 @@ export const FIELD_PHRASES: Record<string, Phrase> = {
   'device.randomizedMac': flag('the device uses a randomised MAC address', 'the device uses its factory MAC address'),
   'cloud.platform': (xs, c) => `${dest(c)} belongs to ${c.v.platform ?? String(xs[0])}`,
   'cloud.country': (xs, c) => `the operator of ${c.v.platform ?? 'its cloud platform'} is based in ${countries(xs)}`,
-  'mqtt.usernamePresent': flag('it logs in to the MQTT broker with a user name, readable on the way', 'it gives the MQTT broker no user name'),
-  'mqtt.passwordPresent': flag('its MQTT password travels in cleartext', 'it gives the MQTT broker no password'),
-  'mqtt.anonymous': flag('it connects to the MQTT broker anonymously', 'it gives the MQTT broker a user name or password'),
-  'mqtt.accepted': flag('the MQTT broker accepted its connection', 'the MQTT broker refused its connection'),
-  'mqtt.anonymousAccepted': flag('the broker accepts anonymous clients', 'the broker did not accept an anonymous client'),
-  'mqtt.subscribedAll': flag('it asked for every topic of the broker (`#`)', 'it did not ask for every topic'),
-  'mqtt.subscribedAllGranted': flag("the broker lets it read every topic (`#`), other devices' messages included", 'the broker refused a subscription to every topic'),
-  'mqtt.payloadKinds': (xs) => `it publishes ${payloads(xs)} over MQTT`,
-  'mqtt.publishes': (xs) => `it published ${xs[0]} MQTT message${xs[0] === 1 ? '' : 's'}`,
-  'mqtt.mediaPayload': flag((c) => `it publishes ${payloads(((c.s.get('mqtt.payloadKinds') as Scalar[] | null) ?? []).filter((k) => MEDIA_PAYLOADS.has(String(k))))} over MQTT`, 'it publishes no images or video over MQTT'),
-  'media.cleartext': flag('it sends audio or video unencrypted', 'it sends no cleartext audio or video'),
-  'media.kind': (xs) => `it streams over ${named(MEDIA)(xs)}`,
-  'media.outbound': flag('the device is the one sending the stream', 'the device only receives the stream'),
-  'http.basicAuth': flag('it sends a password with HTTP Basic authentication, readable on the way', 'it sends no HTTP Basic password'),
-  'login.protocol': (xs) => `it logs in over ${apps(xs)}, unencrypted`,
-  'login.passwordPresent': flag((c) => `its ${apps([c.s.get('login.protocol') as Scalar]) || 'login'} password travels in cleartext`, 'it sends no cleartext password'),
-  'login.accepted': flag('the server accepted the login', 'the server refused the login'),
-  p2p: flag('it uses a camera P2P service (CS2 PPPP)', 'it uses no camera P2P service'),
   'device.new': flag('the device is new on the network', 'the device was already known'),
   'upload.ratio': (xs) => `it uploaded ${Number(xs[0]).toFixed(1)} times its usual hourly amount`,
   'upload.bytes': (xs) => `it uploaded ${formatBytes(Number(xs[0]))} this hour`,
+};
+
+/** A protocol field's phrase, given what it may read of the alert (../protocols/contract.ts). */
+function protocolPhrase(says: (values: Scalar[], c: PhraseContext) => string): Phrase {
+  return (xs, c) => says(xs, { destination: c.v.destination ?? null, field: (name) => c.s.get(name), appName });
+}
+
+/** One phrase per field of the schema (test/unit/alert-texts.test.ts checks that none is missing). */
+export const FIELD_PHRASES: Readonly<Record<string, Phrase>> = {
+  ...GENERAL_PHRASES,
+  ...Object.fromEntries(PROTOCOL_FIELDS.map((f) => [f.name, protocolPhrase(f.says)])),
 };
 
 function phrase(f: Finding, c: Context): string {

@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { communityId } from '../../daemon/protocols/community-id.js';
-import { CORPUS, casePath } from '../helpers/corpus.js';
+import { CORPUS, casePath, describeCorpus } from '../helpers/corpus.js';
 import { eventsOf } from '../helpers/events.js';
 
-describe('Community ID', () => {
+describeCorpus('Community ID', () => {
   it('matches suricata-verify/community-id-ipv6 on every TLS event', async () => {
     const yaml = fs.readFileSync(path.join(CORPUS, 'suricata-verify/community-id-ipv6/test.yaml'), 'utf8');
     const expected = [...yaml.matchAll(/community_id: (\S+)[\s\S]*?src_port: (\d+)[\s\S]*?tls\.sni: (\S+)/g)].map((m) => ({ id: m[1], port: Number(m[2]), sni: m[3] }));

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { linkTypeName } from '../../daemon/capture/linktype.js';
 import { Decoded, Fragment } from '../../daemon/decode/packet.js';
-import { casePath, corpusCases, ENCAPSULATION, readTsharkTxt } from '../helpers/corpus.js';
+import { casePath, corpusCases, describeCorpus, ENCAPSULATION, readTsharkTxt } from '../helpers/corpus.js';
 import { decodeFrames } from '../helpers/frames.js';
 import { haveTool, tsharkFields } from '../helpers/tshark.js';
 
@@ -17,7 +17,7 @@ const IPV6_EXT = new Set(['ipv6.hopopts', 'ipv6.routing', 'ipv6.dstopts', 'ipv6.
 const cases = corpusCases();
 const tshark = haveTool('tshark');
 
-describe('decoding the shared corpus', () => {
+describeCorpus('decoding the shared corpus', () => {
   it('has the 90 cases INDEX.md lists', () => {
     expect(cases.length).toBe(90);
   });

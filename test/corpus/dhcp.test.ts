@@ -11,12 +11,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CORPUS, casePath, corpusCases } from '../helpers/corpus.js';
+import { CORPUS, casePath, corpusCases, describeCorpus } from '../helpers/corpus.js';
 import { eventsOf, oracleRows } from '../helpers/events.js';
 
 const cases = corpusCases().filter((c) => fs.readFileSync(path.join(CORPUS, c.case, 'tshark.txt'), 'utf8').includes('## DHCP messages'));
 
-describe('DHCP against tshark', () => {
+describeCorpus('DHCP against tshark', () => {
   it('covers the DHCP captures of the corpus', () => {
     expect(cases.length).toBe(9);
   });

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CORPUS, casePath, corpusCases } from '../helpers/corpus.js';
+import { CORPUS, casePath, corpusCases, describeCorpus } from '../helpers/corpus.js';
 import { eventsOf, oracleRows } from '../helpers/events.js';
 
 const sections = (text: string) => [...oracleRows(text, 'DNS messages'), ...oracleRows(text, 'mDNS messages')];
@@ -35,9 +35,18 @@ interface Rec {
   data: string | string[] | null;
 }
 
+/**
+ * Cases the oracles read as DNS only because they were told a port is DNS (tshark `-d`, Suricata
+ * detection-ports), where Vigie, which takes ports as hints only, refuses the content off port 53:
+ * what it must then say is that the flow is not DNS.
+ */
+const PORT_ONLY: Record<string, string> = {
+  'suricata-verify/dns-truncated-rname': 'a query of 1,500 questions with names over 255 octets on TCP 1053: no resolver sends one (RFC 9619 allows one question)',
+};
+
 const TYPES: Record<string, number> = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33, OPT: 41 };
 
-describe('DNS and mDNS against tshark', () => {
+describeCorpus('DNS and mDNS against tshark', () => {
   it('covers the DNS and mDNS captures of the corpus', () => {
     expect(cases.length).toBe(9);
   });
@@ -47,6 +56,10 @@ describe('DNS and mDNS against tshark', () => {
       const rows = sections(fs.readFileSync(path.join(CORPUS, c.case, 'tshark.txt'), 'utf8'));
       const { events } = await eventsOf(casePath(c));
       const dns = events.filter((e) => e.type === 'dns' || e.type === 'mdns');
+      if (PORT_ONLY[c.case]) {
+        expect(dns, PORT_ONLY[c.case]).toEqual([]);
+        return;
+      }
       expect(dns.length, 'one event per message').toBe(rows.length);
       for (const row of rows) {
         const ev = dns.find((e) => e.frame === row.frame);

@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CORPUS, casePath, corpusCases } from '../helpers/corpus.js';
+import { CORPUS, casePath, corpusCases, describeCorpus } from '../helpers/corpus.js';
 import { eventsOf, oracleRows } from '../helpers/events.js';
 
 const SECTIONS = ['HTTP messages', 'SSDP messages', 'RTSP messages'];
@@ -31,7 +31,7 @@ function cut(ours: string | null | undefined, theirs: string): boolean {
   return ours === theirs;
 }
 
-describe('HTTP, SSDP and RTSP against tshark', () => {
+describeCorpus('HTTP, SSDP and RTSP against tshark', () => {
   it('covers the HTTP-family captures of the corpus', () => {
     expect(cases.length).toBe(12);
   });

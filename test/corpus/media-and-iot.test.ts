@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { looksLikePppp, ppppDeviceId } from '../../daemon/protocols/pppp/state.js';
-import { CORPUS, casePath } from '../helpers/corpus.js';
+import { CORPUS, casePath, describeCorpus } from '../helpers/corpus.js';
 import { eventsOf } from '../helpers/events.js';
 
 interface Stream {
@@ -28,7 +28,7 @@ function rtpStreams(caseName: string): Stream[] {
   return out;
 }
 
-describe('RTP against tshark -z rtp,streams', () => {
+describeCorpus('RTP against tshark -z rtp,streams', () => {
   for (const c of ['peafowl/rtp', 'ndpi/rtp']) {
     it(c, async () => {
       const streams = rtpStreams(c);
@@ -49,7 +49,7 @@ describe('RTP against tshark -z rtp,streams', () => {
   }
 });
 
-describe('IoT and camera protocols', () => {
+describeCorpus('IoT and camera protocols', () => {
   it('Tuya LAN discovery: the 13 flows nDPI labels TuyaLP, decrypted to device ids', async () => {
     const ndpi = fs.readFileSync(path.join(CORPUS, 'ndpi/tuya-lp/ndpiReader.tuya_lp.pcap.out'), 'utf8');
     const theirs = ndpi.split('\n').filter((l) => /^\s+\d+\s+UDP .*TuyaLP/.test(l)).length;

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CORPUS, casePath, corpusCases } from '../helpers/corpus.js';
+import { CORPUS, casePath, corpusCases, describeCorpus } from '../helpers/corpus.js';
 import { eventsOf, oracleRows } from '../helpers/events.js';
 
 const cases = corpusCases().filter((c) => fs.readFileSync(path.join(CORPUS, c.case, 'tshark.txt'), 'utf8').includes('## MQTT PDUs'));
@@ -20,7 +20,7 @@ const cases = corpusCases().filter((c) => fs.readFileSync(path.join(CORPUS, c.ca
 const bool = (v: string | undefined) => (v === undefined ? undefined : v === '1');
 const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
 
-describe('MQTT against tshark', () => {
+describeCorpus('MQTT against tshark', () => {
   it('covers the MQTT captures of the corpus', () => {
     expect(cases.length).toBe(42);
   });
@@ -90,7 +90,7 @@ describe('MQTT against tshark', () => {
 });
 
 /** Session facts against the upstream projects' own assertions (Zeek logs, Suricata test.yaml). */
-describe('MQTT session facts against Zeek and Suricata', () => {
+describeCorpus('MQTT session facts against Zeek and Suricata', () => {
   const facts = async (c: string) => (await eventsOf(casePath(c))).report.flows.map((f) => (f.protocol as { mqtt?: Record<string, unknown> } | null)?.mqtt).filter(Boolean) as Record<string, unknown>[];
 
   it('zeek/mqtt: mqtt_connect.log (two MQIsdp 3.1 sessions, both accepted) and subscribe log', async () => {

@@ -9,7 +9,7 @@ import { readCapture } from '../../daemon/capture/reader.js';
 import { DEFAULT_CONFIG } from '../../daemon/analysis/config.js';
 import { Engine } from '../../daemon/analysis/engine.js';
 import type { FlowRecord } from '../../daemon/report/types.js';
-import { casePath, corpusCases } from '../helpers/corpus.js';
+import { casePath, corpusCases, describeCorpus } from '../helpers/corpus.js';
 import { haveTool, tsharkFields, tsharkFollow } from '../helpers/tshark.js';
 
 const DEPTH = 16 * 1024;
@@ -50,7 +50,7 @@ function hostPort(ip: string, port: number): string {
   return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
-describe.skipIf(!haveTool('tshark'))('TCP reassembly matches tshark Follow TCP Stream', () => {
+describeCorpus.skipIf(!haveTool('tshark'))('TCP reassembly matches tshark Follow TCP Stream', () => {
   it('covers the TCP cases of the corpus', () => {
     expect(tcpCases.length).toBeGreaterThan(50);
   });

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CORPUS, casePath, corpusCases } from '../helpers/corpus.js';
+import { CORPUS, casePath, corpusCases, describeCorpus } from '../helpers/corpus.js';
 import { eventsOf, oracleRows } from '../helpers/events.js';
 
 const cases = corpusCases().filter((c) => fs.readFileSync(path.join(CORPUS, c.case, 'tshark.txt'), 'utf8').includes('## TLS ClientHello'));
@@ -42,7 +42,7 @@ function upstreamJa4(caseName: string): string[] {
   return out.sort();
 }
 
-describe('TLS against tshark, nDPI and Suricata', () => {
+describeCorpus('TLS against tshark, nDPI and Suricata', () => {
   it('covers the TLS captures of the corpus', () => {
     expect(cases.length).toBe(16);
   });

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FlowRecord } from '../../daemon/report/types.js';
-import { CORPUS, casePath, corpusCases } from '../helpers/corpus.js';
+import { CORPUS, casePath, corpusCases, describeCorpus } from '../helpers/corpus.js';
 import { eventsOf } from '../helpers/events.js';
 
 const cases = corpusCases();
@@ -44,7 +44,7 @@ function ndpiFlows(file: string): NdpiFlow[] {
   return out;
 }
 
-describe('against nDPI (ndpiReader output)', () => {
+describeCorpus('against nDPI (ndpiReader output)', () => {
   for (const c of cases.filter((x) => x.case.startsWith('ndpi/'))) {
     it(c.case, async () => {
       const dir = path.join(CORPUS, c.case);
@@ -102,7 +102,7 @@ function zeekLog(file: string): Record<string, string>[] {
 
 const zeekVersion: Record<string, string> = { TLSv10: 'TLSv1.0', TLSv11: 'TLSv1.1', TLSv12: 'TLSv1.2', TLSv13: 'TLSv1.3' };
 
-describe('against Zeek logs', () => {
+describeCorpus('against Zeek logs', () => {
   const log = (c: string, suffix: string) => {
     const dir = path.join(CORPUS, c, 'baseline');
     return zeekLog(path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith(suffix))!));
@@ -192,7 +192,7 @@ function suricataValues(caseName: string, key: string): string[] {
 
 const suricataVersion: Record<string, string> = { 'TLS 1.3': 'TLSv1.3', 'TLS 1.2': 'TLSv1.2', 'TLS 1.1': 'TLSv1.1', 'TLS 1.0': 'TLSv1.0', 'TLS 1.3 draft-28': 'TLSv1.3-draft28' };
 
-describe('against Suricata test.yaml values', () => {
+describeCorpus('against Suricata test.yaml values', () => {
   for (const c of cases.filter((x) => x.case.startsWith('suricata-verify/'))) {
     const keys = ['tls.sni', 'tls.version', 'http.hostname', 'http.http_user_agent', 'http.url', 'http.http_method'];
     const wanted = keys.map((k) => [k, suricataValues(c.case, k)] as const).filter(([, v]) => v.length > 0);

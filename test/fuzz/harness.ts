@@ -113,6 +113,9 @@ export class FakeContext implements FlowContext {
   }
   answered(): void {}
   expect(): void {}
+  senderMac(): number {
+    return -1;
+  }
   expectedApp(): null {
     return null;
   }

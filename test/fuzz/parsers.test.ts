@@ -15,7 +15,7 @@ import { MqttSession } from '../../daemon/protocols/mqtt/state.js';
 import { LoginSession } from '../../daemon/protocols/login/state.js';
 import type { DatagramParser, StreamParser } from '../../daemon/protocols/parser-types.js';
 import { ppppFlow } from '../../daemon/protocols/pppp/state.js';
-import { QuicFlow } from '../../daemon/protocols/quic/detect.js';
+import { QuicFlow } from '../../daemon/protocols/quic/state.js';
 import { RtpFlow } from '../../daemon/protocols/rtp/state.js';
 import { RtspSession } from '../../daemon/protocols/rtsp/state.js';
 import { SsdpFlow } from '../../daemon/protocols/ssdp/state.js';
@@ -30,6 +30,7 @@ import { WsdFlow } from '../../daemon/protocols/wsd/state.js';
 import { KasaFlow, KasaSession } from '../../daemon/protocols/kasa/state.js';
 import { xorEncrypt } from '../../daemon/protocols/kasa/parser.js';
 import { corpusSeeds, FakeContext, inputs, pick, RUNS, type Seeds } from './harness.js';
+import { itCorpus } from '../helpers/corpus.js';
 
 let seeds: Seeds;
 beforeAll(async () => {
@@ -128,7 +129,7 @@ describe('fuzzing the dissectors', () => {
     datagramProperty((c) => new CoapFlow(c), [5683, 17500], extra);
   }, TIMEOUT);
 
-  it('the whole engine, on mutated frames of every link type', () => {
+  itCorpus('the whole engine, on mutated frames of every link type', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: seeds.frames.length - 1 }), inputs([Buffer.alloc(0)]), fc.boolean()), { minLength: 1, maxLength: 20 }), (picks) => {
         const engine = new Engine({ ...DEFAULT_CONFIG, maxFlows: 64, maxDevices: 16 }, { events: (e) => void JSON.stringify(e), flowEnded: (r) => void JSON.stringify(r) });

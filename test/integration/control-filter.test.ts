@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeCapture } from '../../daemon/analysis/analyze.js';
 import { DEFAULT_CONFIG } from '../../daemon/analysis/config.js';
 import { CONTROL_FILTER } from '../../daemon/capture/control-filter.js';
-import { corpusCases, casePath } from '../helpers/corpus.js';
+import { corpusCases, casePath, describeCorpus } from '../helpers/corpus.js';
 import { canMakeNamespaces, sleep, TestNet } from '../helpers/netns.js';
 import { haveCommands } from '../helpers/home-lab.js';
 
@@ -94,7 +94,7 @@ describe.skipIf(!canMakeNamespaces() || !haveCommands('socat', 'ethtool', 'tcpdu
   }, 60_000);
 });
 
-describe.skipIf(!haveCommands('tcpdump'))('control filter on the corpus', () => {
+describeCorpus.skipIf(!haveCommands('tcpdump'))('control filter on the corpus', () => {
   // Captures whose protocols the verdicts read: TLS, MQTT, HTTP, RTSP, DNS over TCP, logins.
   const cases = corpusCases().filter((c) => /mqtt|tls|ssl|http|rtsp|dns|websocket|ja4|ftp|smtp|imap|pop/i.test(c.case));
   // The one thing it loses, by design: DNS over TCP on a port other than 53 (here 1053), in one

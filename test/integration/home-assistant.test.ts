@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Daemon } from '../../daemon/run/daemon.js';
-import { casePath } from '../helpers/corpus.js';
+import { casePath, describeCorpus } from '../helpers/corpus.js';
 import { haveCommands } from '../helpers/home-lab.js';
 
 const ready = haveCommands('mosquitto', 'mosquitto_sub', 'mosquitto_passwd', 'openssl');
@@ -27,7 +27,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-describe.skipIf(!ready)('Home Assistant MQTT discovery', () => {
+describeCorpus.skipIf(!ready)('Home Assistant MQTT discovery', () => {
   let dir: string;
   let port: number;
   let broker: ChildProcess;

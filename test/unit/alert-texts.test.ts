@@ -26,6 +26,10 @@ import { loadAlertRules } from '../../daemon/verdicts/rules.js';
 import { checkTemplate, render, type Values } from '../../daemon/verdicts/template.js';
 import { deviceName } from '../../daemon/verdicts/texts.js';
 import { DEFAULT_VERDICTS, Verdicts } from '../../daemon/verdicts/verdicts.js';
+import type { FlowFacts } from '../../daemon/protocols/registry.js';
+import type { MqttFacts } from '../../daemon/protocols/mqtt/state.js';
+import type { HttpFacts } from '../../daemon/protocols/http/state.js';
+import type { RtspFacts } from '../../daemon/protocols/rtsp/state.js';
 
 const require = createRequire(import.meta.url);
 const ROOT = path.resolve(path.dirname(require.resolve('../../package.json')));
@@ -69,7 +73,7 @@ interface FlowSpec {
   host?: string | null;
   port?: number;
   app?: string;
-  protocol: Record<string, unknown>;
+  protocol: FlowFacts;
 }
 
 function flow(f: FlowSpec): FlowRecord {
@@ -100,9 +104,17 @@ function flow(f: FlowSpec): FlowRecord {
 }
 
 /** A cleartext MQTT session: with a user name and password, or anonymous; accepted. */
-function mqtt(password: boolean, kinds: string[] = ['json']): Record<string, unknown> {
-  return { mqtt: { clientId: 'cam-1', username: password ? 'camuser' : null, passwordPresent: password, anonymous: !password, accepted: true, connackCode: 0, version: 4, topics: ['cam/1'], payloadKinds: kinds, publishes: 1 } };
+function mqtt(password: boolean, kinds: string[] = ['json']): FlowFacts & { mqtt: MqttFacts } {
+  return {
+    mqtt: {
+      clientId: 'cam-1', username: password ? 'camuser' : null, passwordPresent: password, anonymous: !password, accepted: true, connackCode: 0, version: 4,
+      willTopic: null, subscriptions: [], subscribedAll: false, subscribedAllGranted: false, topics: ['cam/1'], payloadKinds: kinds, publishes: 1, publishedBytes: 100, anomalies: [],
+    },
+  };
 }
+
+const HTTP: HttpFacts = { host: null, userAgent: null, requests: 1, methods: [], paths: [], statuses: [], contentTypes: [], authorization: [], mjpeg: false, flv: false, websocket: false, websocketProtocol: null, anomalies: [] };
+const RTSP: RtspFacts = { urls: [], methods: [], statuses: [], userAgent: null, server: null, transports: [], publishing: false, authorization: [], interleavedFrames: 0 };
 
 function judged(h: Home, d: Device, f: FlowSpec): Alert[] {
   h.v.flow(flow(f), d, T0 + 1);
@@ -123,7 +135,7 @@ describe('titles name the device, the destination and its country', () => {
   it('no password: the plain title', () => {
     const h = home();
     const d = device(h, EZVIZ, '192.168.1.20', 'EZVIZ-C6N-E21067');
-    const [a] = judged(h, d, { id: 1, mac: EZVIZ, ip: '192.168.1.20', to: BROKER.ip, host: BROKER.host, protocol: { mqtt: { ...(mqtt(false).mqtt as object), accepted: false, anonymous: true } } });
+    const [a] = judged(h, d, { id: 1, mac: EZVIZ, ip: '192.168.1.20', to: BROKER.ip, host: BROKER.host, protocol: { mqtt: { ...mqtt(false).mqtt, accepted: false, anonymous: true } } });
     expect(a.title).toBe('EZVIZ-C6N-E21067 talks MQTT without encryption to mqtt-eu.cloudcam-service.net (China)');
   });
 
@@ -162,7 +174,7 @@ describe('reasons hold only what was found', () => {
   it('a camera without a password: the camera and the country, not the password nor the list of categories', () => {
     const h = home({ [EZVIZ]: { category: 'camera' } });
     const d = device(h, EZVIZ, '192.168.1.20', 'EZVIZ-C6N-E21067');
-    const [a] = judged(h, d, { id: 1, mac: EZVIZ, ip: '192.168.1.20', to: BROKER.ip, host: BROKER.host, protocol: { mqtt: { ...(mqtt(false).mqtt as object), accepted: false } } });
+    const [a] = judged(h, d, { id: 1, mac: EZVIZ, ip: '192.168.1.20', to: BROKER.ip, host: BROKER.host, protocol: { mqtt: { ...mqtt(false).mqtt, accepted: false } } });
     expect(a.severity).toBe('critical');
     expect(a.reasons).toEqual(['mqtt-eu.cloudcam-service.net is in China, outside the trusted countries', 'the device is a camera']);
   });
@@ -196,7 +208,7 @@ describe('reasons hold only what was found', () => {
   it('a branch’s own `because` is used as written, with the category that held', () => {
     const h = home({ [DAHUA]: { category: 'doorbell' } });
     const d = device(h, DAHUA, '192.168.1.21');
-    const [a] = judged(h, d, { id: 1, mac: DAHUA, ip: '192.168.1.21', to: BROKER.ip, host: BROKER.host, port: 80, app: 'http', protocol: { http: { host: BROKER.host, methods: ['GET'], paths: ['/'], authorization: ['Basic'] } } });
+    const [a] = judged(h, d, { id: 1, mac: DAHUA, ip: '192.168.1.21', to: BROKER.ip, host: BROKER.host, port: 80, app: 'http', protocol: { http: { ...HTTP, host: BROKER.host, methods: ['GET'], paths: ['/'], authorization: ['Basic'] } } });
     expect(a.rule).toBe('credentials-cleartext-internet');
     expect(a.severity).toBe('critical');
     expect(a.reasons).toEqual(['the device is a doorbell: its login gives control of its picture']);
@@ -230,7 +242,7 @@ describe('texts follow what is learnt about the device', () => {
   it('a label and category given later: title, severity and reasons say them', () => {
     const h = home();
     const d = device(h, EZVIZ, '192.168.1.20');
-    const [before] = judged(h, d, { id: 1, mac: EZVIZ, ip: '192.168.1.20', to: BROKER.ip, host: BROKER.host, protocol: { mqtt: { ...(mqtt(false).mqtt as object), accepted: false } } });
+    const [before] = judged(h, d, { id: 1, mac: EZVIZ, ip: '192.168.1.20', to: BROKER.ip, host: BROKER.host, protocol: { mqtt: { ...mqtt(false).mqtt, accepted: false } } });
     expect(before.title).toBe(`${EZVIZ} talks MQTT without encryption to mqtt-eu.cloudcam-service.net (China)`);
     expect(before.severity).toBe('high');
     expect(before.reasons).toEqual(['mqtt-eu.cloudcam-service.net is in China, outside the trusted countries']);
@@ -248,7 +260,7 @@ describe('texts follow what is learnt about the device', () => {
   it('a category override chooses the title variant again (an RTSP push becomes a camera’s picture)', () => {
     const h = home();
     const d = device(h, EZVIZ, '192.168.1.20', 'ipc-garden');
-    const rtsp = { rtsp: { urls: ['rtsp://relay.example.com/live'], methods: ['ANNOUNCE', 'RECORD'], publishing: true } };
+    const rtsp: FlowFacts = { rtsp: { ...RTSP, urls: ['rtsp://relay.example.com/live'], methods: ['ANNOUNCE', 'RECORD'], publishing: true } };
     const [before] = judged(h, d, { id: 1, mac: EZVIZ, ip: '192.168.1.20', to: '203.0.113.20', host: 'relay.example.com', port: 8554, app: 'rtsp', protocol: rtsp });
     expect(before.rule).toBe('media-cleartext-internet');
     expect(before.title).toBe('ipc-garden streams audio or video unencrypted to relay.example.com (China)');

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeCapture } from '../../daemon/analysis/analyze.js';
 import type { AnalysisReport } from '../../daemon/report/types.js';
-import { casePath } from '../helpers/corpus.js';
+import { casePath, describeCorpus } from '../helpers/corpus.js';
 import { pcapToBigEndian, readPcapPackets, writePcapng } from '../helpers/pcap-writer.js';
 import { haveTool, tsharkFields } from '../helpers/tshark.js';
 
@@ -33,7 +33,7 @@ function tsharkCount(file: string): number {
   return tsharkFields(file, ['frame.number']).length;
 }
 
-describe.skipIf(!haveTool('editcap'))('capture file variants', () => {
+describeCorpus.skipIf(!haveTool('editcap'))('capture file variants', () => {
   let reference: AnalysisReport;
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigie-formats-'));

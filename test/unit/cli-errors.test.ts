@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vigie } from '../helpers/cli.js';
-import { casePath } from '../helpers/corpus.js';
+import { casePath, itCorpus } from '../helpers/corpus.js';
 import { haveTool } from '../helpers/tshark.js';
 
 const BASE = casePath('suricata-verify/tls-client-hello-frag-01');
@@ -46,13 +46,13 @@ describe('vigie analyze: errors and inputs', () => {
     oneLineError(vigie(['analyze', f]), /empty\.pcap: empty file$/);
   });
 
-  it('a file cut inside its header', () => {
+  itCorpus('a file cut inside its header', () => {
     const f = path.join(dir, 'short.pcap');
     fs.writeFileSync(f, fs.readFileSync(BASE).subarray(0, 10));
     oneLineError(vigie(['analyze', f]), /short\.pcap: file ends inside the 24-byte pcap header/);
   });
 
-  it.skipIf(!haveTool('editcap'))('an unsupported link type (editcap -T ieee-802-11)', () => {
+  itCorpus.skipIf(!haveTool('editcap'))('an unsupported link type (editcap -T ieee-802-11)', () => {
     const f = path.join(dir, 'wifi.pcap');
     execFileSync('editcap', ['-F', 'pcap', '-T', 'ieee-802-11', BASE, f]);
     oneLineError(vigie(['analyze', f]), /wifi\.pcap: unsupported link type 105 \(ieee802-11\); supported: ethernet/);
@@ -65,7 +65,7 @@ describe('vigie analyze: errors and inputs', () => {
     oneLineError(vigie(['analyze', '-'], Buffer.alloc(0)), /^vigie: standard input: empty input: no capture data arrived$/);
   });
 
-  it('standard input gives the same report as the file', () => {
+  itCorpus('standard input gives the same report as the file', () => {
     const fromFile = JSON.parse(vigie(['analyze', '--json', BASE]).stdout);
     const piped = vigie(['analyze', '--json', '-'], fs.readFileSync(BASE));
     expect(piped.status).toBe(0);
@@ -75,7 +75,7 @@ describe('vigie analyze: errors and inputs', () => {
     expect(fromStdin).toEqual(fromFile);
   });
 
-  it('a truncated file is analysed up to the cut, with a warning that says where', () => {
+  itCorpus('a truncated file is analysed up to the cut, with a warning that says where', () => {
     const f = path.join(dir, 'cut.pcap');
     const whole = fs.readFileSync(BASE);
     fs.writeFileSync(f, whole.subarray(0, whole.length - 7));
@@ -92,7 +92,7 @@ describe('vigie analyze: errors and inputs', () => {
     oneLineError(vigie(['analyze', '--lan', '10.0.0.0/99', BASE]), /--lan: bad prefix length in 10\.0\.0\.0\/99/);
   });
 
-  it('the summary names the capture, its devices and its flows', () => {
+  itCorpus('the summary names the capture, its devices and its flows', () => {
     const r = vigie(['analyze', BASE]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^Capture {2}.*tls-client-hello-frag-01\/input\.pcap {2}\(pcap, ethernet\)/);

@@ -10,12 +10,12 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Daemon } from '../../daemon/run/daemon.js';
-import { casePath } from '../helpers/corpus.js';
+import { casePath, describeCorpus } from '../helpers/corpus.js';
 import { vigie } from '../helpers/cli.js';
 
 const PASSWORD = 'correct-horse-battery-staple';
 
-describe('daemon API', () => {
+describeCorpus('daemon API', () => {
   let d: Daemon;
   let dir: string;
   let base: string;
@@ -330,7 +330,7 @@ describe('daemon API', () => {
   });
 });
 
-describe('daemon reload (SIGHUP, uci commit)', () => {
+describeCorpus('daemon reload (SIGHUP, uci commit)', () => {
   it('refuses a broken rule file and keeps the rules in force; takes a fixed one', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigie-reload-'));
     const rules = path.join(dir, 'rules');
@@ -372,7 +372,7 @@ describe('daemon reload (SIGHUP, uci commit)', () => {
   });
 });
 
-describe('daemon over HTTPS (--tls-cert, --tls-key)', () => {
+describeCorpus('daemon over HTTPS (--tls-cert, --tls-key)', () => {
   it('serves the API over TLS with Secure cookies and HSTS', async () => {
     const { execFileSync } = await import('node:child_process');
     const https = await import('node:https');

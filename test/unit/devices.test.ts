@@ -12,7 +12,7 @@ import { OuiTable, PagedOuiTable } from '../../daemon/devices/oui-table.js';
 import { loadDeviceRules } from '../../daemon/devices/rules.js';
 import { cloudOf, cloudOfProtocol, loadCloudPlatforms, RuleLoadError } from '../../daemon/rules/load.js';
 import { vigie } from '../helpers/cli.js';
-import { casePath, ROOT } from '../helpers/corpus.js';
+import { casePath, itCorpus, describeCorpus, ROOT } from '../helpers/corpus.js';
 import { eventsOf } from '../helpers/events.js';
 
 const require = createRequire(import.meta.url);
@@ -166,14 +166,14 @@ describe('rule files', () => {
     expect(() => loadDeviceRules([dir])).toThrow(RuleLoadError);
   });
 
-  it('vigie analyze with a broken rules folder stops with the errors, exit 2', () => {
+  itCorpus('vigie analyze with a broken rules folder stops with the errors, exit 2', () => {
     const r = vigie(['analyze', '--rules', dir, casePath('suricata-verify/mdns')]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/invalid rule files:\n.*a\.yaml:7/);
   });
 });
 
-describe('user overrides and the corpus', () => {
+describeCorpus('user overrides and the corpus', () => {
   it('a label and category from --config always beat the rules', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigie-cfg-'));
     const cfg = path.join(dir, 'vigie.yaml');

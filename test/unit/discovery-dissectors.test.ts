@@ -30,6 +30,9 @@ class Ctx implements FlowContext {
   }
   answered(): void {}
   expect(): void {}
+  senderMac(): number {
+    return -1;
+  }
   expectedApp(): null {
     return null;
   }

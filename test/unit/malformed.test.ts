@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { analyzeCapture } from '../../daemon/analysis/analyze.js';
-import { casePath } from '../helpers/corpus.js';
+import { casePath, describeCorpus } from '../helpers/corpus.js';
 import { haveTool, tsharkFields } from '../helpers/tshark.js';
 
 const BASE = casePath('suricata-verify/tls-client-hello-frag-01'); // Ethernet + IPv4, 62 packets
@@ -21,7 +21,7 @@ function frames(buf: Buffer): number[] {
   return out;
 }
 
-describe('malformed packets', () => {
+describeCorpus('malformed packets', () => {
   it('are counted by reason and skipped, and tshark flags the same frames', async () => {
     const buf = Buffer.from(fs.readFileSync(BASE));
     const f = frames(buf);

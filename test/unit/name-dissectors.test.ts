@@ -17,6 +17,7 @@ import { NetbiosFlow } from '../../daemon/protocols/netbios/state.js';
 import type { ProtocolEvent } from '../../daemon/protocols/events.js';
 import type { AnalysisReport } from '../../daemon/report/types.js';
 import { FakeContext } from '../fuzz/harness.js';
+import { itCorpus } from '../helpers/corpus.js';
 import { eventsOf } from '../helpers/events.js';
 import { coapMessage, dnsMessage, nbAddress, nbName, nbnsPacket, nbstatData, rdata, type UdpDatagram, writeUdpPcap } from '../helpers/name-packets.js';
 import { haveTool, tsharkFields } from '../helpers/tshark.js';
@@ -526,7 +527,7 @@ describe.skipIf(!haveTool('tshark'))('the same packets read by tshark', () => {
     }
   });
 
-  it('CoAP on the corpus (ndpi/coap-mqtt): every message tshark decodes, ours too, field for field', async () => {
+  itCorpus('CoAP on the corpus (ndpi/coap-mqtt): every message tshark decodes, ours too, field for field', async () => {
     const { casePath } = await import('../helpers/corpus.js');
     const file = casePath('ndpi/coap-mqtt');
     const { events: ev } = await eventsOf(file);

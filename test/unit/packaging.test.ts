@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, readConfigFile } from '../../daemon/config/load.js';
 import { parseUci } from '../../daemon/config/uci.js';
-import { casePath } from '../helpers/corpus.js';
+import { casePath, itCorpus } from '../helpers/corpus.js';
 import { haveTool } from '../helpers/tshark.js';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -152,7 +152,7 @@ describe('OpenWrt UCI configuration', () => {
     expect(s[0].options.get('lan')!.values).toEqual(['a', 'b c']);
   });
 
-  it('drives `vigie run`: the port and state folder come from the UCI file', async () => {
+  itCorpus('drives `vigie run`: the port and state folder come from the UCI file', async () => {
     const state = fs.mkdtempSync(path.join(os.tmpdir(), 'vigie-pkg-state-'));
     dirs.push(state);
     const port = 20000 + Math.floor(Math.random() * 20000);

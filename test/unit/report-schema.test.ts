@@ -5,7 +5,7 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { vigie } from '../helpers/cli.js';
-import { casePath, ROOT } from '../helpers/corpus.js';
+import { casePath, describeCorpus, ROOT } from '../helpers/corpus.js';
 
 const schema = JSON.parse(fs.readFileSync(path.join(ROOT, 'daemon/report/analysis.schema.json'), 'utf8'));
 const ajv = new Ajv2020.default({ allErrors: true, strict: true });
@@ -22,7 +22,7 @@ const CASES = [
   'ndpi/coap-mqtt', // pcapng, many flows
 ];
 
-describe('vigie analyze --json matches its schema', () => {
+describeCorpus('vigie analyze --json matches its schema', () => {
   for (const c of CASES) {
     it(c, () => {
       const r = vigie(['analyze', '--json', casePath(c)]);

@@ -8,12 +8,15 @@
  * Authority section of its probes (§8.1: the records it is about to claim). Looked for: the
  * service types of its questions and of the known answers it lists in them (§7.1), which name
  * other devices' services, never its own.
+ *
+ * One mDNS 5-tuple can carry more than one device (an address taken over by another device, or
+ * the unicast answers to a querier on port 5353), so the same facts are kept per sender as well.
  */
 import { type DatagramParser, type FlowContext, PendingBytes, type StreamParser } from '../parser-types.js';
 import { type DnsMessage, type DnsRecord, parseDns, typeName } from './parser.js';
-import { type MdnsService, MdnsServices, redactTxt, type Side } from './services.js';
+import { type MdnsSender, type MdnsService, MdnsServices, redactTxt, type Side } from './services.js';
 
-export { addSide, type Side } from './services.js';
+export { addSide, type MdnsSender, type MdnsService, type Sender, type Side } from './services.js';
 
 export interface NameObserver {
   /** A LAN client at `client` was told that `name` resolves to `address`. */
@@ -22,6 +25,7 @@ export interface NameObserver {
 
 const SAMPLE = 20;
 
+/** A unicast DNS flow (app `dns`); an mDNS flow has the MdnsFacts fields as well. */
 export interface DnsFacts {
   queries: string[];
   answers: number;
@@ -45,6 +49,23 @@ export interface DnsFacts {
   querier?: Side | null;
 }
 
+/**
+ * An mDNS flow (RFC 6762). The flow-level lists are the union of what its senders said, with
+ * `responder` and `querier` naming the sides; `senders` tells each sender's own (by side and,
+ * when the stage gives it, MAC: one 5-tuple can carry two devices after an address change).
+ */
+export interface MdnsFacts extends DnsFacts {
+  offered: MdnsService[];
+  browses: string[];
+  hosts: string[];
+  responder: Side | null;
+  querier: Side | null;
+  /** Each sender's own offers, searches and questions, at most MAX_SENDERS (16) senders. */
+  senders: MdnsSender[];
+  /** Messages of senders beyond MAX_SENDERS (not itemised). */
+  unlistedMessages: number;
+}
+
 export function recordEvent(r: DnsRecord): Record<string, unknown> {
   return { name: r.name, type: typeName(r.type), ttl: r.ttl, data: r.type === 16 && Array.isArray(r.data) ? redactTxt(r.data, r.name) : r.data };
 }
@@ -53,17 +74,24 @@ export class DnsFlow implements DatagramParser, StreamParser {
   readonly encrypted = false;
   /** Only DNS over TCP needs to hold partial messages. */
   private pending: PendingBytes[] | null = null;
-  readonly f: DnsFacts = { queries: [], answers: 0, rcodes: [], malformed: 0, services: [], instances: [], models: [] };
+  readonly f: DnsFacts | MdnsFacts;
   private readonly mdns: MdnsServices | null = null;
+  private readonly out: { dns: DnsFacts } | { mdns: MdnsFacts };
 
   constructor(
     private readonly ctx: FlowContext,
     readonly app: 'dns' | 'mdns',
     private readonly names: NameObserver | null,
   ) {
+    const base = { queries: [], answers: 0, rcodes: [], malformed: 0, services: [], instances: [], models: [] };
     if (app === 'mdns') {
-      this.mdns = new MdnsServices(this.f);
-      Object.assign(this.f, { offered: this.mdns.offered, browses: [], hosts: [], responder: null, querier: null });
+      const m: MdnsFacts = { ...base, offered: [], browses: [], hosts: [], responder: null, querier: null, senders: [], unlistedMessages: 0 };
+      this.mdns = new MdnsServices(m, ctx);
+      this.f = m;
+      this.out = { mdns: m };
+    } else {
+      this.f = base;
+      this.out = { dns: base };
     }
   }
 
@@ -148,7 +176,7 @@ export class DnsFlow implements DatagramParser, StreamParser {
     }
   }
 
-  facts(): Record<string, unknown> {
-    return { [this.app]: this.f };
+  facts(): { dns: DnsFacts } | { mdns: MdnsFacts } {
+    return this.out;
   }
 }

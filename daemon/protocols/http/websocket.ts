@@ -7,7 +7,12 @@ import { PendingBytes } from '../parser-types.js';
 export interface WsSink {
   /** Unmasked payload bytes of a binary or continuation frame. */
   payload(dir: number, buf: Buffer, off: number, len: number): void;
-  frame(dir: number, opcode: number, length: number, masked: boolean): void;
+  /** Every frame: its opcode, payload length, mask bit, FIN bit and RSV1 (permessage-deflate, RFC 7692). */
+  frame(dir: number, opcode: number, length: number, masked: boolean, fin: boolean, rsv1: boolean): void;
+  /** Whether payloads are wanted (unmasking a client frame costs a copy); always when absent. */
+  wants?(dir: number): boolean;
+  /** A close frame's status code (§5.5.1, §7.4), or 1005 (none given, §7.1.5). */
+  close?(dir: number, code: number): void;
 }
 
 const MAX_FRAME = 1 << 20;
@@ -49,8 +54,12 @@ export class WebSocketFramer {
       const keyAt = p + h;
       if (masked) h += 4;
       if (v.end - p < h + n) break;
-      this.sink.frame(dir, opcode, n, masked);
-      if (opcode === 0 || opcode === 2 || opcode === 1) {
+      this.sink.frame(dir, opcode, n, masked, (b[p] & 0x80) !== 0, (b[p] & 0x40) !== 0);
+      if (opcode === 8 && this.sink.close) {
+        const at = p + h;
+        this.sink.close(dir, n >= 2 ? ((b[at] ^ (masked ? b[keyAt] : 0)) << 8) | (b[at + 1] ^ (masked ? b[keyAt + 1] : 0)) : 1005);
+      }
+      if ((opcode === 0 || opcode === 2 || opcode === 1) && (!this.sink.wants || this.sink.wants(dir))) {
         const start = p + h;
         if (masked) {
           const out = Buffer.allocUnsafe(n);
@@ -61,5 +70,11 @@ export class WebSocketFramer {
       p += h + n;
     }
     if (p < v.end && !this.pending[dir].keep(b, p, v.end)) this.broken[dir] = true;
+  }
+
+  /** Bytes were lost in this direction: its frame boundaries with them. */
+  gap(dir: number): void {
+    this.pending[dir].clear();
+    this.broken[dir] = true;
   }
 }

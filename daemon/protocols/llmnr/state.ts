@@ -31,6 +31,7 @@ export class LlmnrFlow implements DatagramParser, StreamParser {
   readonly encrypted = false;
   private pending: PendingBytes[] | null = null;
   readonly f: LlmnrFacts = { queries: [], answers: [], malformed: 0, responder: null, querier: null };
+  private readonly out = { llmnr: this.f };
 
   constructor(private readonly ctx: FlowContext) {}
 
@@ -110,7 +111,7 @@ export class LlmnrFlow implements DatagramParser, StreamParser {
     );
   }
 
-  facts(): Record<string, unknown> {
-    return { llmnr: this.f };
+  facts(): { llmnr: LlmnrFacts } {
+    return this.out;
   }
 }

@@ -47,6 +47,7 @@ export class NetbiosFlow implements DatagramParser {
   readonly app = 'netbios';
   readonly encrypted = false;
   readonly f: NetbiosFacts = { names: [], hosts: [], queried: [], malformed: 0, owner: null, querier: null };
+  private readonly out = { netbios: this.f };
 
   constructor(private readonly ctx: FlowContext) {}
 
@@ -110,7 +111,7 @@ export class NetbiosFlow implements DatagramParser {
     }
   }
 
-  facts(): Record<string, unknown> {
-    return { netbios: this.f };
+  facts(): { netbios: NetbiosFacts } {
+    return this.out;
   }
 }

@@ -55,10 +55,18 @@ export function ppppDeviceId(b: Buffer, off: number, len: number): string | null
   return `${prefix}${serial}${check}`;
 }
 
+export interface PpppFacts {
+  messages: number;
+  /** Message types seen (MSG_HELLO, MSG_P2P_REQ...). */
+  types: string[];
+  /** Device ids (PREFIX-serial-CHECK) the messages named: the camera's P2P identity. */
+  deviceIds: string[];
+}
+
 export class ppppFlow implements DatagramParser {
   readonly app = 'cs2-p2p';
   readonly encrypted = false;
-  readonly f = { messages: 0, types: [] as string[], deviceIds: [] as string[] };
+  readonly f: PpppFacts = { messages: 0, types: [], deviceIds: [] };
 
   constructor(private readonly ctx: FlowContext) {}
 
@@ -72,7 +80,7 @@ export class ppppFlow implements DatagramParser {
     if (this.f.messages <= 8 || id) this.ctx.emit('pppp', { type, length: len - 4, deviceId: id }, dir);
   }
 
-  facts(): Record<string, unknown> {
+  facts(): { pppp: PpppFacts } {
     return { pppp: this.f };
   }
 }

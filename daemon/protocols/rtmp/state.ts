@@ -10,6 +10,11 @@ export function looksLikeRtmp(b: Buffer, off: number, len: number, port: number)
   return b[off] === 3 && (port === 1935 || (len >= 9 && b.readUInt32BE(off + 5) === 0));
 }
 
+/** The handshake was seen: video in cleartext follows (nothing of it is read). */
+export interface RtmpFacts {
+  handshake: boolean;
+}
+
 export class RtmpSession implements StreamParser {
   readonly app = 'rtmp';
   readonly encrypted = false;
@@ -19,7 +24,7 @@ export class RtmpSession implements StreamParser {
     this.ctx.stop();
   }
   gap(): void {}
-  facts(): Record<string, unknown> {
+  facts(): { rtmp: RtmpFacts } {
     return { rtmp: { handshake: true } };
   }
 }

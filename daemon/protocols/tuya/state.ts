@@ -55,10 +55,17 @@ function tryJson(b: Buffer): Record<string, unknown> | null {
   }
 }
 
+export interface TuyaFacts {
+  frames: number;
+  gwId: string | null;
+  productKey: string | null;
+  version: string | null;
+}
+
 export class TuyaFlow implements DatagramParser {
   readonly app = 'tuya';
   readonly encrypted = false;
-  readonly f = { frames: 0, gwId: null as string | null, productKey: null as string | null, version: null as string | null };
+  readonly f: TuyaFacts = { frames: 0, gwId: null, productKey: null, version: null };
 
   constructor(private readonly ctx: FlowContext) {}
 
@@ -74,7 +81,7 @@ export class TuyaFlow implements DatagramParser {
     if (this.f.frames <= 4) this.ctx.emit('tuya', { command: b.readUInt32BE(off + 8), length: len, ...(d ?? {}) }, dir);
   }
 
-  facts(): Record<string, unknown> {
+  facts(): { tuya: TuyaFacts } {
     return { tuya: this.f };
   }
 }
