@@ -14,6 +14,8 @@ export const PCAPNG_SHB = 0x0a0d0d0a;
 const BOM = 0x1a2b3c4d;
 /** Larger blocks are not plausible packets: treat as corruption rather than buffering gigabytes. */
 const MAX_BLOCK = 16 * 1024 * 1024;
+/** ECMAScript's time range (±8.64e15 ms, §21.4.1.1), in seconds. */
+const MAX_TS_SEC = 8.64e12;
 
 interface Iface {
   link: number;
@@ -131,8 +133,12 @@ export class PcapngParser {
   private emit(ifid: number, hi: number, lo: number, buf: Buffer, off: number, caplen: number, orig: number): void {
     const iface = this.ifaces[ifid];
     if (!iface) return this.setCorrupt(`packet refers to undeclared interface ${ifid}`);
-    const ts = (hi * 4294967296 + lo) / iface.unitsPerSec + iface.offsetSec;
-    this.lastTs = ts;
+    let ts = (hi * 4294967296 + lo) / iface.unitsPerSec + iface.offsetSec;
+    // An if_tsresol of 0 or a corrupt 64-bit count can put the time past what a Date can hold;
+    // such a time would later throw in toISOString, so the packet goes on as "no usable time"
+    // (NaN), which the decoder counts as malformed. SPBs after it keep the last good time.
+    if (!(Math.abs(ts) <= MAX_TS_SEC)) ts = NaN;
+    else this.lastTs = ts;
     this.emitRaw(ifid, buf, off, caplen, orig, ts);
   }
 

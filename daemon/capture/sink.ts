@@ -3,6 +3,7 @@
  * reuses it for the next chunk, so anything kept beyond the call must be copied.
  */
 export interface PacketSink {
+  /** `ts` is in seconds; NaN when the capture's timestamp cannot be represented (counted as malformed). */
   packet(linkType: number, buf: Buffer, off: number, caplen: number, wirelen: number, ts: number): void;
 }
 

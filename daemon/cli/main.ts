@@ -10,11 +10,12 @@ import { analyzeCapture, analyzeCaptureToJson } from '../analysis/analyze.js';
 import { InputError } from '../capture/errors.js';
 import { loadConfig } from '../config/load.js';
 import { loadDeviceRules } from '../devices/rules.js';
-import { BUILTIN_RULES, loadCloudPlatforms, RuleLoadError } from '../rules/load.js';
+import { BUILTIN_RULES, formatRuleError, loadCloudPlatforms, RuleLoadError } from '../rules/load.js';
 import { loadAlertRules } from '../verdicts/rules.js';
 import { loadZonePolicy } from '../segment/policy.js';
 import { LineWriter, writeReportJson } from '../report/json-output.js';
 import { renderSummary } from '../report/summary.js';
+import { escapeControls } from '../util/text.js';
 import { progressBar } from './progress.js';
 import { runCommand, passwdCommand } from './run.js';
 import { segmentCommand } from './segment.js';
@@ -84,7 +85,7 @@ export function buildProgram(): Command {
       bar?.clear();
       if (report.capture.cut) {
         const c = report.capture.cut;
-        process.stderr.write(`vigie: warning: ${capture}: cut at byte ${c.offset} after packet ${c.afterPacket}: ${c.reason}; analysed what came before\n`);
+        process.stderr.write(escapeControls(`vigie: warning: ${capture}: cut at byte ${c.offset} after packet ${c.afterPacket}: ${c.reason}; analysed what came before`) + '\n');
       }
       if (lines) lines.flush();
       else if (o.json) writeReportJson(report, 1, flowJson);
@@ -119,7 +120,8 @@ export function buildProgram(): Command {
           summary += `${summary ? ', ' : ''}${typeof n === 'string' ? n : `${n} ${what}`}`;
         } catch (e) {
           if (!(e instanceof RuleLoadError)) throw e;
-          errors.push(e.message);
+          // One line per error, whatever a file's text put in its reason.
+          errors.push(...e.errors.map((x) => escapeControls(formatRuleError(x))));
         }
       }
       if (errors.length > 0) {
@@ -137,7 +139,9 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof InputError) {
-      process.stderr.write(`vigie: ${e.message}\n`);
+      // Names in the message come from files and the network: one escaped line each, no forged ones.
+      const head = `${e.source === '-' ? 'standard input' : e.source}: ${e.reason}`;
+      process.stderr.write([head, ...e.details].map((l, i) => (i === 0 ? 'vigie: ' : '') + escapeControls(l)).join('\n') + '\n');
       return 2;
     }
     const ce = e as { code?: string; exitCode?: number };

@@ -96,7 +96,12 @@ export function runCommand(program: Command): void {
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
     .option('--tls-key <file>', 'and this private key (PEM)')
     .option('--event-log <file>', 'append alerts and new devices as JSON lines (rotated)')
-    .option('--event-log-size <bytes>', 'rotate the event log past this size', (v: string) => Number(v), 10 * 1024 * 1024)
+    .option('--event-log-size <bytes>', 'rotate the event log past this size', (v: string) => {
+      // Number('abc') is NaN and Number('') is 0: either would silently disable or break rotation.
+      const n = /^\d+$/.test(v) ? Number(v) : NaN;
+      if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('--event-log-size must be a positive whole number of bytes');
+      return n;
+    }, 10 * 1024 * 1024)
     .option('--events <file>', 'append every protocol event as a JSON line (docs/events.md), as analyze --events does')
     .option('--syslog <host[:port]>', 'send alerts to a remote syslog collector (RFC 5424 over UDP)')
     .option('--webhook <url>', 'POST each new alert as JSON to this URL')

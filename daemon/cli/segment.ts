@@ -18,6 +18,7 @@ import { renderUci } from '../segment/uci.js';
 import { mudFileName, mudUrl, renderMud } from '../segment/mud.js';
 import { readStoreReadOnly, StoreError } from '../store/store.js';
 import { applyPlan, confirmPlan, dryRun, parseRemote, rollbackPlan, status, type TargetOptions } from '../segment/apply.js';
+import { escapeControls } from '../util/text.js';
 import { defaultStateDir } from './run.js';
 
 const FORMATS = ['json', 'nft', 'dnsmasq', 'uci', 'mud'] as const;
@@ -227,7 +228,7 @@ export function segmentCommand(program: Command): void {
       if (o.apply) {
         const r = await applyPlan(renderNft(plan), { ...target, rollbackSeconds: o.rollbackSeconds ?? rollbackSeconds });
         const restricted = plan.devices.filter((d) => d.zone !== 'trusted');
-        process.stdout.write(`${restricted.length} of ${plan.devices.length} devices restricted (${restricted.map((d) => `${d.name}: ${d.zone}`).join(', ') || 'none'}).\n${r.message}\n`);
+        process.stdout.write(`${restricted.length} of ${plan.devices.length} devices restricted (${restricted.map((d) => `${escapeControls(d.name)}: ${d.zone}`).join(', ') || 'none'}).\n${r.message}\n`);
         return;
       }
       emitPlan(plan, o, (s) => process.stdout.write(s));

@@ -5,8 +5,7 @@ import { loadZonePolicy } from '../segment/policy.js';
 import { InputError } from '../capture/errors.js';
 import { loadDeviceRules } from '../devices/rules.js';
 import { Geo, type NetworkOverride } from '../geo/geo.js';
-import fs from 'node:fs';
-import { BUILTIN_RULES, formatRuleError, loadCloudPlatforms, loadYamlFile, RuleLoadError, schemaErrors } from '../rules/load.js';
+import { BUILTIN_RULES, formatRuleError, loadCloudPlatforms, loadYamlFile, readBoundedText, RuleLoadError, schemaErrors } from '../rules/load.js';
 import { looksLikeUci, parseUci, UciError, uciToConfig } from './uci.js';
 import type { Mute } from '../verdicts/alert.js';
 import { trustedSet } from '../verdicts/countries.js';
@@ -52,7 +51,7 @@ const SCHEMA = '../config/config.schema.json';
 export function readConfigFile(file: string): ConfigFile {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readBoundedText(file);
   } catch (e) {
     throw new InputError(file, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message);
   }
@@ -101,7 +100,7 @@ export function loadConfig(file: string | undefined, base: EngineConfig = DEFAUL
     // The household's zone rules are read before the built-in ones: the first match decides.
     policy = loadZonePolicy([...dirs.slice(1), dirs[0]]);
   } catch (e) {
-    if (e instanceof RuleLoadError) throw new InputError('rules', `invalid rule files:\n${e.message}`);
+    if (e instanceof RuleLoadError) throw new InputError('rules', 'invalid rule files:', e.errors.map(formatRuleError));
     throw e;
   }
   const home = flags.homeCountry ?? cfg.homeCountry;

@@ -6,7 +6,7 @@ import { Link } from '../capture/linktype.js';
 import { decodeArp } from './arp.js';
 import { decodeIpv4 } from './ipv4.js';
 import { decodeIpv6 } from './ipv6.js';
-import { decodeEthernet, decodeNull, decodeRaw, decodeSll, decodeSll2, ETH_ARP, ETH_IPV4, ETH_IPV6 } from './link.js';
+import { decodeEthernet, decodeNull, decodeRaw, decodeSll, decodeSll2, ETH_ARP, ETH_IPV4, ETH_IPV6, bad } from './link.js';
 import { Decoded, DecodeStats, Fragment, Packet, Proto } from './packet.js';
 import { decodeTransport } from './transport.js';
 
@@ -22,7 +22,8 @@ export class Decoder {
     st.packets++;
     st.bytes += wirelen;
     st.capturedBytes += caplen;
-    const r = this.layers(pkt, off);
+    // A reader hands NaN for a timestamp beyond the Date range: nothing downstream could use it.
+    const r = Number.isNaN(ts) ? bad(pkt, 'capture: timestamp beyond the representable date range') : this.layers(pkt, off);
     if (r === Decoded.Malformed) {
       st.malformed++;
       st.malformedReasons[pkt.malformedReason] = (st.malformedReasons[pkt.malformedReason] ?? 0) + 1;

@@ -1,4 +1,5 @@
 /** The report as a person reads it at a terminal. */
+import { escapeControls } from '../util/text.js';
 import type { AnalysisReport, FlowRecord } from './types.js';
 
 export function formatBytes(n: number): string {
@@ -21,7 +22,9 @@ export function formatDuration(s: number): string {
   return h > 0 ? `${h} h ${m} min` : `${m} min ${sec} s`;
 }
 
-function table(rows: string[][]): string {
+function table(cells: string[][]): string {
+  // Cells hold names seen on the network: escaped, so they can neither drive the terminal nor add lines.
+  const rows = cells.map((r) => r.map(escapeControls));
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows.map((r) => '  ' + r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd()).join('\n');
 }
@@ -39,7 +42,7 @@ export function renderSummary(r: AnalysisReport, top = 10): string {
   const c = r.capture;
   const out: string[] = [];
   const n = (x: number) => x.toLocaleString('en-US');
-  out.push(`Capture  ${c.source}  (${c.format}, ${c.linkTypes.join(', ') || 'no interface'})`);
+  out.push(`Capture  ${escapeControls(c.source)}  (${c.format}, ${c.linkTypes.join(', ') || 'no interface'})`);
   out.push(
     `         ${n(c.packets)} packets, ${formatBytes(c.bytes)}` +
       (c.start ? `, ${c.start} to ${c.end} (${formatDuration(c.duration)})` : ''),
@@ -53,7 +56,7 @@ export function renderSummary(r: AnalysisReport, top = 10): string {
     c.flows.evicted ? `${n(c.flows.evicted)} flows evicted (table full)` : '',
   ].filter(Boolean);
   out.push(`         ${notes.join(' · ')}`);
-  if (c.cut) out.push(`         input cut at byte ${n(c.cut.offset)} after packet ${n(c.cut.afterPacket)}: ${c.cut.reason}`);
+  if (c.cut) out.push(`         input cut at byte ${n(c.cut.offset)} after packet ${n(c.cut.afterPacket)}: ${escapeControls(c.cut.reason)}`);
   out.push('');
   out.push(`Devices (${r.devices.length})`);
   if (r.devices.length === 0) out.push('  none seen');

@@ -104,21 +104,66 @@ export interface LoadedFile<T> {
   lineAt: (pointer: string) => number;
 }
 
+/**
+ * Config and rule files are written by hand (the largest built-in one is ~220 KB): a bigger file
+ * is a mistake or an attack, and parsing it would take a router's memory.
+ */
+export const MAX_TEXT_FILE_BYTES = 4 * 1024 * 1024;
+/** Alias expansions a document may make (the yaml package's default, made explicit): bombs are refused. */
+const MAX_ALIAS_COUNT = 100;
+
+export class FileTooLargeError extends Error {}
+
+/** A text file read whole, refused past MAX_TEXT_FILE_BYTES (read bounded: a FIFO or device has no size). */
+export function readBoundedText(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    const buf = Buffer.allocUnsafe(65536);
+    let n = 0;
+    for (;;) {
+      const r = fs.readSync(fd, buf, 0, buf.length, null);
+      if (r === 0) break;
+      n += r;
+      if (n > MAX_TEXT_FILE_BYTES) throw new FileTooLargeError(`file too large (more than ${MAX_TEXT_FILE_BYTES} bytes)`);
+      chunks.push(Buffer.from(buf.subarray(0, r)));
+    }
+    return Buffer.concat(chunks, n).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Parses and validates one YAML file against a schema; returns its data or its errors. */
 export function loadYamlFile<T>(file: string, schema: string): { ok: true; value: LoadedFile<T> } | { ok: false; errors: RuleError[] } {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readBoundedText(file);
   } catch (e) {
     return { ok: false, errors: [{ file, line: 0, field: '', reason: (e as Error).message }] };
   }
-  const { LineCounter, parseDocument } = yaml();
+  const { LineCounter, parseDocument, visit } = yaml();
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   if (doc.errors.length > 0) {
     return { ok: false, errors: doc.errors.map((e) => ({ file, line: lc.linePos(e.pos[0]).line, field: '', reason: `YAML: ${e.message.split('\n')[0]}` })) };
   }
-  const data = doc.toJS() as unknown;
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown;
+  } catch (e) {
+    // Alias or merge-key expansion past the bound (a ReferenceError from yaml), or nesting too deep:
+    // the document is at fault, so it gets a file:line like any other error. The line is the first alias's.
+    let at = 0;
+    visit(doc, {
+      Alias(_, node) {
+        at = node.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+    const why = e instanceof ReferenceError ? `aliases expand past ${MAX_ALIAS_COUNT} nodes (${e.message})` : (e as Error).message;
+    return { ok: false, errors: [{ file, line: lc.linePos(at).line, field: '', reason: `YAML: ${why}` }] };
+  }
   const errors = schemaErrors(file, data, schema, (p) => lineOf(doc, lc, p));
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, value: { file, data: data as T, lineOfRule: (i, f) => lineOf(doc, lc, `/rules/${i}${f ? `/${f}` : ''}`), lineAt: (p) => lineOf(doc, lc, p) } };

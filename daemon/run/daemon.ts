@@ -39,6 +39,7 @@ import { Segmentation } from './segmentation.js';
 import { applyPlan as applyNft, confirmPlan as confirmNft, DEFAULT_RUN_DIR, status as applyStatus } from '../segment/apply.js';
 import { renderNft } from '../segment/nft.js';
 import { ApiError } from '../server/http.js';
+import { escapeControls } from '../util/text.js';
 
 export interface RunOptions {
   interface?: string;
@@ -112,18 +113,58 @@ export class Daemon {
   private readonly events: fs.WriteStream | null;
   private clock: NodeJS.Timeout | null = null;
   private lastStats = { packets: 0, bytes: 0, at: Date.now() };
+  /**
+   * The time retention prunes by: it never runs ahead of the monotonic clock, so a wall clock
+   * stepped forward (a router without RTC, a wrong NTP answer) does not delete the history.
+   */
+  private retentionClock = { wall: Date.now(), mono: performance.now(), warned: false };
   private rates = { pps: 0, bps: 0 };
   private stopping = false;
+  /** Timer ticks that threw (out of descriptors, a bug): counted, told once per reason, the timer goes on. */
+  tickErrors = 0;
+  private readonly tickReasons = new Set<string>();
+  private lastMemory = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+
+  private guarded(what: string, f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.tickFailed(what, e as Error);
+    }
+  }
+
+  private tickFailed(what: string, e: Error): void {
+    this.tickErrors++;
+    const why = `${what}: ${e.message}`;
+    if (this.tickReasons.size < 32 && !this.tickReasons.has(why)) {
+      this.tickReasons.add(why);
+      this.log(`WARNING: ${why} (counted in vigie_timer_errors_total; told once)`);
+    }
+  }
+
+  /** process.memoryUsage() reads /proc and throws EMFILE when descriptors run out: the last figures then. */
+  private memory(): Status['memory'] {
+    try {
+      const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+      this.lastMemory = { rss, heapTotal, heapUsed, external, arrayBuffers };
+    } catch (e) {
+      // Kept from the last reading.
+      this.tickFailed('memory figures', e as Error);
+    }
+    return { ...this.lastMemory };
+  }
   replayPromise: Promise<unknown> | null = null;
 
   private constructor(readonly opts: RunOptions) {
-    this.log = opts.log ?? ((m) => process.stderr.write(`vigie: ${m}\n`));
+    // stderr goes to logd / the journal: names from the network and files must not forge lines there.
+    const log = opts.log ?? ((m: string) => process.stderr.write(`vigie: ${m}\n`));
+    this.log = (m) => log(escapeControls(m));
     this.config = loadConfig(opts.config, undefined, opts.rules, { homeCountry: opts.homeCountry });
     // Live with the control filter, TCP volumes come from sequence numbers.
     this.config.sequenceVolumes = !opts.read && (opts.capture ?? 'control') === 'control';
     if (!this.config.verdicts) throw new Error('no verdict configuration');
     this.takeFileSettings(this.config);
-    this.store = Store.open(opts.stateDir, { commitInterval: opts.commitInterval });
+    this.store = Store.open(opts.stateDir, { commitInterval: opts.commitInterval, log: this.log });
     const o = this.store.opening;
     if (o.setAside) this.log(`WARNING: the store ${o.file} could not be used (${o.setAside.reason}); it was moved to ${o.setAside.path} and Vigie starts with an empty store`);
     if (o.migratedFrom !== null) this.log(`store upgraded from schema ${o.migratedFrom}`);
@@ -206,7 +247,7 @@ export class Daemon {
       this.auth.generated = null;
     }
     this.homeAssistant?.start();
-    this.clock = setInterval(() => this.second(), 1000);
+    this.clock = setInterval(() => this.guarded('the once-a-second timer', () => this.second()), 1000);
     this.clock.unref();
     if (opts.read) {
       this.replayPromise = replay(opts.read, this.engine, opts.speed)
@@ -528,7 +569,7 @@ export class Daemon {
       for (const d of this.signatures.keys()) if (!live.has(d)) this.signatures.delete(d);
     }
     // Mutes with an end, and retention, once a minute.
-    if (Math.floor(now) % 60 === 0) this.housekeeping(now);
+    if (Math.floor(now) % 60 === 0) this.housekeeping();
     this.hub.broadcast({ type: 'stats', ...this.stats() });
     if (this.homeAssistant) this.homeAssistant.update(this.haState());
   }
@@ -546,11 +587,26 @@ export class Daemon {
     };
   }
 
-  housekeeping(now = Date.now() / 1000): void {
-    const dropped = this.store.prune(now * 1000, (a) => severityRank(a.severity));
+  housekeeping(now?: number): void {
+    const dropped = this.store.prune(now !== undefined ? now * 1000 : this.retentionNow(), (a) => severityRank(a.severity));
     for (const id of dropped) this.engine.verdicts!.forget(id);
     this.applyMutes();
-    this.segmentation.tick(new Date(now * 1000));
+    this.segmentation.tick(new Date(now !== undefined ? now * 1000 : Date.now()));
+  }
+
+  /**
+   * The wall clock, unless it jumped more than a day ahead of the monotonic clock since the last
+   * call: then the time the monotonic clock gives (a step back only keeps data longer: followed).
+   */
+  private retentionNow(): number {
+    const c = this.retentionClock;
+    const wall = Date.now();
+    const mono = performance.now();
+    const expected = c.wall + (mono - c.mono);
+    const jumped = wall - expected > 86400e3;
+    if (jumped && !c.warned) this.log(`the clock jumped ${Math.round((wall - expected) / 86400e3)} days ahead: retention skips that jump and counts elapsed time only`);
+    this.retentionClock = { wall: jumped ? expected : wall, mono, warned: jumped };
+    return this.retentionClock.wall;
   }
 
   /** Packets and bits a second over the last second: by the clock, not by whoever asks. */
@@ -582,9 +638,9 @@ export class Daemon {
       alerts: { open, bySeverity, total: this.store.data.alerts.length },
       capture: cap,
       replay: this.opts.read ? { file: path.basename(this.opts.read), done: this.replayDone } : null,
-      store: { writes: this.store.writes, errors: this.store.writeErrors, lastWrite: this.store.lastWrite, pending: this.store.pending },
+      store: { writes: this.store.writes, errors: this.store.writeErrors, lastWrite: this.store.lastWrite, pending: this.store.pending, failing: this.store.lastError !== null, lastError: this.store.lastError, failingSince: this.store.failingSince, lowSpace: this.store.lowSpace, freeBytes: this.store.freeBytes },
       rulesError: this.rulesError,
-      memory: (({ rss, heapTotal, heapUsed, external, arrayBuffers }) => ({ rss, heapTotal, heapUsed, external, arrayBuffers }))(process.memoryUsage()),
+      memory: this.memory(),
       load: os.loadavg()[0],
     };
   }

@@ -8,6 +8,7 @@
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
+import { escapeControls } from '../util/text.js';
 import type { Alert } from '../verdicts/alert.js';
 
 export class EventLog {
@@ -74,7 +75,8 @@ export class SyslogSender {
     const who = a.device.label ?? a.device.hostname ?? a.device.mac ?? a.device.id;
     const where = a.destination ? ` -> ${a.destination.hostname ?? a.destination.ip}:${a.destination.port}${a.destination.country ? ` (${a.destination.country})` : ''}` : '';
     const msg = `<${pri}>1 ${new Date().toISOString()} ${os.hostname()} vigie ${process.pid} ALERT ${sd} ${a.severity}: ${a.title}: ${who}${where}`;
-    this.socket.send(Buffer.from(msg), this.port, this.host, (e) => {
+    // Names come from the network: a newline would forge a second syslog line, an ESC reach a terminal.
+    this.socket.send(Buffer.from(escapeControls(msg)), this.port, this.host, (e) => {
       if (e) this.errors++;
       else this.sent++;
     });

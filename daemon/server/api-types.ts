@@ -71,7 +71,19 @@ export interface Status {
   alerts: { open: number; bySeverity: Record<Severity, number>; total: number };
   capture: CaptureStatus | null;
   replay: { file: string; done: boolean } | null;
-  store: { writes: number; errors: number; lastWrite: string | null; pending: boolean };
+  store: {
+    writes: number;
+    errors: number;
+    lastWrite: string | null;
+    pending: boolean;
+    /** The last write failed: the data is in memory and the write is being retried. */
+    failing: boolean;
+    lastError: string | null;
+    failingSince: string | null;
+    /** Less than twice the store's size free in the state folder. */
+    lowSpace: boolean;
+    freeBytes: number | null;
+  };
   rulesError: string | null;
   memory: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
   load: number;

@@ -174,8 +174,10 @@ export class Auth {
   }
 
   private limited(addr: string, now: number): number {
-    const mine = (this.failures.get(addr) ?? []).filter((t) => now - t < PER_ADDRESS.windowMs);
-    this.overall = this.overall.filter((t) => now - t < OVERALL.windowMs);
+    // Failures "in the future" (the clock stepped back) count as now: a lockout lasts one window at most.
+    const mine = (this.failures.get(addr) ?? []).map((t) => Math.min(t, now)).filter((t) => now - t < PER_ADDRESS.windowMs);
+    if (this.failures.has(addr)) this.failures.set(addr, mine);
+    this.overall = this.overall.map((t) => Math.min(t, now)).filter((t) => now - t < OVERALL.windowMs);
     if (mine.length >= PER_ADDRESS.failures) return Math.ceil((mine[0] + PER_ADDRESS.windowMs - now) / 1000);
     if (this.overall.length >= OVERALL.failures) return Math.ceil((this.overall[0] + OVERALL.windowMs - now) / 1000);
     return 0;

@@ -110,6 +110,27 @@ function sameOrigin(req: http.IncomingMessage, tls: boolean): boolean {
   return origin === `${tls ? 'https' : 'http'}://${req.headers.host}`;
 }
 
+/** Connections at once from one address: a browser opens six or so, plus a WebSocket a tab. */
+const MAX_PER_ADDRESS = 32;
+
+/** Connections at once overall: 512, or fewer under a tight descriptor limit (64 kept for the rest). */
+function connectionCap(): number {
+  let soft = 1024;
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+    if (m) soft = Number(m[1]);
+  } catch {
+    // Not Linux, or no /proc: the common default.
+  }
+  return Math.max(16, Math.min(512, soft - 64));
+}
+
+/** The error comes from the client closing or resetting the connection before the request ended. */
+function clientGone(req: http.IncomingMessage, e: Error): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'EPIPE' || (e.message === 'aborted' && (req.destroyed || req.socket.destroyed));
+}
+
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -133,6 +154,9 @@ export class ApiServer {
     this.tls = !!opts.tls;
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
       this.handle(req, res).catch((e: Error) => {
+        // A client that hung up mid-request is no fault of ours: one short line a minute at most
+        // (a stack per abort would flush a router's small log ring, the generated password with it).
+        if (clientGone(req, e)) return this.aborted(req);
         if (!res.headersSent) this.json(res, 500, { error: 'internal error' });
         process.stderr.write(`vigie: http: ${req.method} ${req.url}: ${e.stack ?? e.message}\n`);
       });
@@ -140,7 +164,47 @@ export class ApiServer {
     this.server = opts.tls ? https.createServer({ cert: fs.readFileSync(opts.tls.cert), key: fs.readFileSync(opts.tls.key) }, handler) : http.createServer(handler);
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 30_000;
+    // Each connection holds a descriptor: capped overall (within the process's limit) and per
+    // address, so that one device cannot use them all and lock the household out.
+    this.server.maxConnections = connectionCap();
+    this.server.on('connection', (socket: import('node:net').Socket) => {
+      const a = socket.remoteAddress ?? '?';
+      const n = (this.perAddress.get(a) ?? 0) + 1;
+      if (n > MAX_PER_ADDRESS) {
+        this.connectionsRefused++;
+        socket.destroy();
+        return;
+      }
+      this.perAddress.set(a, n);
+      socket.once('close', () => {
+        const m = (this.perAddress.get(a) ?? 1) - 1;
+        if (m > 0) this.perAddress.set(a, m);
+        else this.perAddress.delete(a);
+      });
+    });
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+  }
+
+  private readonly perAddress = new Map<string, number>();
+  /** Connections closed at once for going over the per-address cap. */
+  connectionsRefused = 0;
+  private lastServerError = '';
+  private lastServerErrorAt = 0;
+  private abortedSince = 0;
+  private abortedSilenced = 0;
+  aborts = 0;
+
+  private aborted(req: http.IncomingMessage): void {
+    this.aborts++;
+    const now = Date.now();
+    if (now - this.abortedSince < 60_000) {
+      this.abortedSilenced++;
+      return;
+    }
+    const more = this.abortedSilenced > 0 ? ` (and ${this.abortedSilenced} more in the last minutes)` : '';
+    process.stderr.write(`vigie: http: ${String(req.method).slice(0, 10)} request from ${req.socket.remoteAddress ?? '?'} aborted by the client${more}\n`);
+    this.abortedSince = now;
+    this.abortedSilenced = 0;
   }
 
   listen(): Promise<AddressInfo> {
@@ -148,6 +212,15 @@ export class ApiServer {
       this.server.once('error', reject);
       this.server.listen(this.opts.port, this.opts.host, () => {
         this.server.off('error', reject);
+        // Once listening, an error is a failed accept (EMFILE when descriptors run out): the
+        // server goes on, and it is told once a minute at most.
+        this.server.on('error', (e: NodeJS.ErrnoException) => {
+          const why = e.code ?? e.message;
+          if (why === this.lastServerError && Date.now() - this.lastServerErrorAt < 60_000) return;
+          this.lastServerError = why;
+          this.lastServerErrorAt = Date.now();
+          process.stderr.write(`vigie: http: ${e.message}\n`);
+        });
         resolve(this.server.address() as AddressInfo);
       });
     });
@@ -194,7 +267,8 @@ export class ApiServer {
       chunks.push(c);
     }
     if (size === 0) return undefined;
-    if (!/^application\/json\b/i.test(type)) throw new ApiError(415, 'send JSON (Content-Type: application/json)');
+    // The media type exactly, parameters aside: `\b` let application/json-evil through.
+    if (!/^application\/json\s*(;|$)/i.test(type)) throw new ApiError(415, 'send JSON (Content-Type: application/json)');
     try {
       return JSON.parse(Buffer.concat(chunks).toString('utf8'));
     } catch {

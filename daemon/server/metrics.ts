@@ -50,6 +50,9 @@ export class Metrics {
     gauge('vigie_devices_known', 'Devices the store remembers', () => Object.keys(daemon.store.data.devices).length);
     counter('vigie_store_writes_total', 'Store writes (atomic)', () => daemon.store.writes);
     counter('vigie_store_write_errors_total', 'Store writes that failed', () => daemon.store.writeErrors);
+    gauge('vigie_store_write_failing', '1 while store writes fail (data kept in memory, retried)', () => (daemon.store.lastError !== null ? 1 : 0));
+    gauge('vigie_store_low_space', '1 when the state folder has less than twice the store size free', () => (daemon.store.lowSpace ? 1 : 0));
+    counter('vigie_timer_errors_total', 'Timer ticks (or readings in them) that failed, e.g. out of file descriptors', () => daemon.tickErrors);
     gauge('vigie_live_clients', 'WebSocket clients connected', () => daemon.hub.size);
     const open = new client.Gauge({
       name: 'vigie_alerts_open',

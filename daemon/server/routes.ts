@@ -23,8 +23,26 @@ function only(b: Record<string, unknown>, keys: string[]): void {
 }
 
 function country(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !/^[A-Za-z]{2}$/.test(v)) throw new ApiError(400, `${field}: "${String(v)}" is not an ISO 3166-1 alpha-2 code`);
+  // JSON.stringify, not String(): {"toString":1} makes String() throw (a 500).
+  if (typeof v !== 'string' || !/^[A-Za-z]{2}$/.test(v)) throw new ApiError(400, `${field}: ${JSON.stringify(v).slice(0, 40)} is not an ISO 3166-1 alpha-2 code`);
   return v.toUpperCase();
+}
+
+/**
+ * ISO 8601 as the config schema has it (a date, or a date and time with its offset), years past
+ * 9999 in the expanded form (+010000-…) too: Date.parse alone takes "1" for 2001 and 2026-02-30
+ * for March 2.
+ */
+const ISO_TIME = /^(\d{4}|[+-]\d{6})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+function isoTime(v: string, field: string): number {
+  const m = ISO_TIME.exec(v);
+  const t = m ? Date.parse(v) : NaN;
+  if (!m || Number.isNaN(t)) throw new ApiError(400, `${field}: "${v}" is not an ISO 8601 date or date-time with offset (e.g. 2026-12-31 or 2026-12-31T23:00:00Z)`);
+  const day = new Date(Date.UTC(2000, Number(m[2]) - 1, Number(m[3])));
+  day.setUTCFullYear(Number(m[1]));
+  if (day.getUTCMonth() !== Number(m[2]) - 1 || day.getUTCDate() !== Number(m[3])) throw new ApiError(400, `${field}: "${v}" is not a day of the calendar`);
+  return t;
 }
 
 export function apiRoutes(d: Daemon): Route[] {
@@ -123,7 +141,7 @@ export function apiRoutes(d: Daemon): Route[] {
       only(b, ['rule', 'device', 'destination', 'until']);
       for (const k of ['rule', 'device', 'destination', 'until']) if (b[k] !== undefined && (typeof b[k] !== 'string' || (b[k] as string).length > 256)) throw new ApiError(400, `${k}: a text`);
       if (b.rule === undefined && b.device === undefined && b.destination === undefined) throw new ApiError(400, 'a mute needs a rule, a device or a destination: it would silence everything');
-      if (b.until !== undefined && Number.isNaN(Date.parse(b.until as string))) throw new ApiError(400, `until: "${String(b.until)}" is not a date`);
+      if (b.until !== undefined) isoTime(b.until as string, 'until');
       const m: StoredMute = { id: randomBytes(6).toString('hex'), created: new Date().toISOString(), ...(b as Record<string, string>) };
       if (m.device) m.device = m.device.toLowerCase();
       if (m.until) m.until = new Date(m.until).toISOString();

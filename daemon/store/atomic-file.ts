@@ -16,15 +16,16 @@ export async function writeFileAtomic(file: string, data: string | Buffer, mode 
     await fh.writeFile(data);
     await fh.sync();
   } catch (e) {
-    await fh.close();
-    await fs.promises.rm(tmp, { force: true });
+    // A full disk can fail the close too: the temporary file is removed whatever happens.
+    await fh.close().catch(() => {});
+    await fs.promises.rm(tmp, { force: true }).catch(() => {});
     throw e;
   }
-  await fh.close();
   try {
+    await fh.close();
     await fs.promises.rename(tmp, file);
   } catch (e) {
-    await fs.promises.rm(tmp, { force: true });
+    await fs.promises.rm(tmp, { force: true }).catch(() => {});
     throw e;
   }
   await syncDir(path.dirname(file));

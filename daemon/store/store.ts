@@ -131,12 +131,16 @@ export interface StoreOpening {
 
 /** lowdb's adapter for one JSON file, written atomically. */
 class AtomicJsonFile implements Adapter<StoreData> {
+  /** Length of the last document written or tried, for the free-space warning. */
+  bytes = 0;
   constructor(private readonly file: string) {}
   async read(): Promise<StoreData | null> {
     throw new Error('read through Store.open');
   }
   async write(data: StoreData): Promise<void> {
-    await writeFileAtomic(this.file, JSON.stringify(data));
+    const text = JSON.stringify(data);
+    this.bytes = Buffer.byteLength(text);
+    await writeFileAtomic(this.file, text);
   }
 }
 
@@ -196,7 +200,13 @@ export function readStoreReadOnly(stateDir: string): StoreData {
 export interface StoreOptions {
   /** Seconds between writes of a changed store. */
   commitInterval: number;
+  /** Where write failures, their end and low free space are told (once each, not per retry). */
+  log?: (msg: string) => void;
 }
+
+/** First retry of a failed write, in seconds; doubled on each failure up to the commit interval (10 min at most). */
+const RETRY_FIRST = 5;
+const RETRY_MAX = 600;
 
 export class Store {
   readonly db: Low<StoreData>;
@@ -206,6 +216,14 @@ export class Store {
   writes = 0;
   writeErrors = 0;
   lastWrite: string | null = null;
+  /** The last write's error while writes fail (the data stays in memory and is retried), else null. */
+  lastError: string | null = null;
+  failingSince: string | null = null;
+  /** Failed writes in a row. */
+  failures = 0;
+  /** Free space in the state folder is below twice the store's size. */
+  lowSpace = false;
+  freeBytes: number | null = null;
 
   private constructor(
     readonly file: string,
@@ -242,13 +260,39 @@ export class Store {
   /** Something changed: it is written within `commitInterval` seconds. */
   touch(): void {
     this.dirty = true;
-    if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        void this.commit();
-      }, this.opts.commitInterval * 1000);
-      this.timer.unref();
-    }
+    if (!this.timer) this.schedule(this.opts.commitInterval);
+  }
+
+  private schedule(seconds: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      // A failed write (full disk, read-only or failing folder) must not end the daemon: the
+      // data stays in memory, the last good file stays as it was, and the write is retried.
+      this.commit().then(
+        () => this.checkSpace(),
+        () => {
+          this.checkSpace();
+          if (!this.timer) this.schedule(Math.min(RETRY_FIRST * 2 ** (this.failures - 1), Math.max(this.opts.commitInterval, RETRY_FIRST), RETRY_MAX));
+        },
+      );
+    }, seconds * 1000);
+    this.timer.unref();
+  }
+
+  /** Warns once when free space falls below twice the store's size (the next write may not fit). */
+  private checkSpace(): void {
+    const bytes = (this.db.adapter as AtomicJsonFile).bytes;
+    fs.promises.statfs(path.dirname(this.file)).then(
+      (st) => {
+        this.freeBytes = st.bavail * st.bsize;
+        const low = this.freeBytes < 2 * bytes;
+        if (low && !this.lowSpace) this.opts.log?.(`WARNING: ${this.freeBytes} bytes free in ${path.dirname(this.file)}, less than twice the store's ${bytes}: its writes may soon fail`);
+        this.lowSpace = low;
+      },
+      () => {
+        // Not knowing the free space is no reason to warn (nor to stop).
+      },
+    );
   }
 
   /** Writes now if anything changed; one write at a time, a change during a write writes again. */
@@ -261,11 +305,21 @@ export class Store {
       .then(() => {
         this.writes++;
         this.lastWrite = new Date().toISOString();
+        if (this.failures > 0) this.opts.log?.(`store ${this.file} written again after ${this.failures} failed attempt${this.failures === 1 ? '' : 's'}`);
+        this.failures = 0;
+        this.lastError = null;
+        this.failingSince = null;
       })
       .catch((e: Error) => {
         this.writeErrors++;
+        this.failures++;
         this.dirty = true;
-        throw new StoreError(`${this.file}: write failed: ${e.message}`);
+        const msg = `${this.file}: write failed: ${e.message}`;
+        // Told once, and again only when the reason changes: retries do not flood the log.
+        if (msg !== this.lastError) this.opts.log?.(`WARNING: ${msg}; the data is kept in memory and the write retried (the last good file is untouched)`);
+        this.lastError = msg;
+        this.failingSince ??= new Date().toISOString();
+        throw new StoreError(msg);
       })
       .finally(() => {
         this.writing = null;
@@ -337,8 +391,8 @@ export class Store {
         this.touch();
       }
     }
-    const nowIso = new Date(now).toISOString();
-    const live = d.mutes.filter((m) => m.until === undefined || m.until > nowIso);
+    // Parsed, not compared as text: "+010000-…" (a mute "forever") sorts before "2026-…".
+    const live = d.mutes.filter((m) => m.until === undefined || !(Date.parse(m.until) <= now));
     if (live.length !== d.mutes.length) {
       d.mutes = live;
       this.touch();

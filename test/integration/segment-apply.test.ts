@@ -149,16 +149,19 @@ describe.skipIf(missing !== null)('vigie segment --apply on a router: enforcemen
   });
 
   it('before the plan: every path works', async () => {
+    // Paths that must work get time to (ten probes start at once on a loaded machine); the checks
+    // that a path is cut keep the short wait.
+    const SURE = { timeoutMs: 6000 };
     const [pub, ping4, web6, bridge, site, other, laptopToPlug, ctlToPlug, plugToSsh, resolved] = await Promise.all([
       mqtt(dev.camera),
       lab.ping(dev.camera.ns, SITE),
-      lab.tcp(dev.camera.ns, SITE6, 80),
+      lab.tcp(dev.camera.ns, SITE6, 80, SURE),
       lab.ping(dev.camera.ns, dev.laptop.ip4),
-      lab.tcp(dev.laptop.ns, SITE, 80),
-      lab.tcp(dev.plug.ns, OTHER, 80),
-      lab.tcp(dev.laptop.ns, dev.plug.ip4, 8080),
-      lab.tcp(dev.controller.ns, dev.plug.ip4, 8080),
-      lab.tcp(dev.plug.ns, ssh.host, ssh.port),
+      lab.tcp(dev.laptop.ns, SITE, 80, SURE),
+      lab.tcp(dev.plug.ns, OTHER, 80, SURE),
+      lab.tcp(dev.laptop.ns, dev.plug.ip4, 8080, SURE),
+      lab.tcp(dev.controller.ns, dev.plug.ip4, 8080, SURE),
+      lab.tcp(dev.plug.ns, ssh.host, ssh.port, SURE),
       // Fills the router's dnsmasq cache: after the apply, only its SIGHUP makes the next lookup fill the set.
       lab.dig(dev.plug.ns, '192.168.60.1', 'cloud.plug.test', 'A'),
     ]);
