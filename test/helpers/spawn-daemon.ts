@@ -35,6 +35,8 @@ export interface Spawned {
   child: ChildProcess;
   base: string;
   stderr: () => string;
+  /** Resolves once the replay of the empty capture has ended, so later stderr is the test's own. */
+  settled: () => Promise<void>;
   /** A session cookie. */
   login: () => Promise<{ status: number; cookie: string }>;
   kill: () => void;
@@ -58,6 +60,9 @@ export async function spawnDaemon(dir: string, opts: { stateDir?: string; args?:
     child,
     base,
     stderr: () => err,
+    settled: async () => {
+      await until('the end of the replay', async () => /replay of .* done/.test(err));
+    },
     login: async () => {
       const r = await fetch(new URL('/api/session', base), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ password: PASSWORD }) });
       await r.text();
