@@ -2,7 +2,7 @@
 # Installs the Debian packages Vigie needs: `runtime` for the monitor (libpcap headers to build the
 # `pcap` addon), `test` for the test suite and benchmark (tshark and editcap as oracles, ndpiReader
 # for the benchmark, tcpdump and iproute2 for the namespace tests; nft, sshd and yanglint for the
-# segmentation tests: the plan applied in a router namespace, over ssh, and MUD files checked). Uses apt when run as root;
+# segmentation tests: the plan applied in a router namespace, over ssh, and MUD files checked; faketime to step the daemon's clock in the fault tests). Uses apt when run as root;
 # otherwise says exactly what to install.
 set -euo pipefail
 what=${1:-runtime}
@@ -12,7 +12,7 @@ if [ "$what" = test ]; then
     vsftpd dovecot-imapd dovecot-pop3d python3-aiosmtpd inetutils-telnetd telnet socat ethtool
     nftables libyang2-tools openssh-server openssh-client busybox
     avahi-daemon avahi-utils libcoap3-bin samba-common-bin miniupnpd wsdd
-    ngtcp2-client ngtcp2-server coturn stun-client)
+    ngtcp2-client ngtcp2-server coturn stun-client faketime)
 fi
 
 missing=()

@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/system-deps.sh test
 npm ci --no-audit --no-fund
+# Lint and the layer check first: about 15 s and 7 s on two cores, and they need no build.
+npm run --silent lint
+npm run --silent check:layers
 npm run build
 npm run check:ui
 # CI needs the capture corpus: fetched when absent, and its tests fail (never skip) without it.

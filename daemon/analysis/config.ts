@@ -2,18 +2,13 @@
 import { DEFAULT_TIMEOUTS, type FlowTimeouts } from '../flows/flow-table.js';
 import { parseCidr, type Prefix } from '../flows/locality.js';
 import { DEFAULT_REASSEMBLY } from '../flows/tcp-reassembly.js';
-import type { Category, DeviceKnowledge } from '../devices/rules.js';
+import type { DeviceKnowledge } from '../devices/rules.js';
+import type { DeviceOverride } from '../model/device.js';
 import type { VerdictConfig } from '../verdicts/verdicts.js';
-import type { Zone } from '../model/plan.js';
-import type { ZoneRule } from '../segment/policy.js';
+import type { ZoneRule } from '../model/plan.js';
 
-/** What the user said about a device: always beats what the rules infer. */
-export interface DeviceOverride {
-  label?: string;
-  category?: Category;
-  /** The segmentation zone the household chose: beats the zone policy. */
-  zone?: Zone;
-}
+// What the household says about a device is the domain model's (daemon/model/device.ts).
+export type { DeviceOverride } from '../model/device.js';
 
 /** Segmentation settings (config `segment:`). */
 export interface SegmentSettings {

@@ -6,6 +6,7 @@ import { type EndReason, type FlowTable, TCP_STATE_NAMES } from '../flows/flow-t
 import type { FlowAppFacts } from '../protocols/stage.js';
 import type { Endpoint, FlowRecord } from '../report/types.js';
 import { type FlowFacts, remoteName } from '../protocols/registry.js';
+import { isoTime } from '../model/time.js';
 
 export type { FlowRecord };
 
@@ -15,12 +16,7 @@ export function protoName(p: number): string {
   return PROTO_NAMES[p] ?? `ip-proto-${p}`;
 }
 
-const scratch = new Date(0);
-
-export function isoTime(ts: number): string {
-  scratch.setTime(ts * 1000);
-  return scratch.toISOString();
-}
+export { isoTime };
 
 function tcpFlagText(f: number): string {
   let s = '';

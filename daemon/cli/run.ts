@@ -50,6 +50,7 @@ interface RunFlags {
   port: number;
   config?: string;
   rules: string[];
+  allowedHosts: string[];
   homeCountry?: string;
   commitInterval: number;
   tlsCert?: string;
@@ -109,6 +110,7 @@ export function runCommand(program: Command): void {
     .option('--ha-ca <file>', 'CA certificate (PEM) of that broker, if self-signed')
     .option('--ha-prefix <prefix>', 'Home Assistant discovery prefix', 'homeassistant')
     .option('--ui <dir>', 'the built dashboard to serve (default: ui/dist of the package)')
+    .option('--allowed-host <name>', 'one more name or address the dashboard is reached by (the Host check against DNS rebinding accepts the listen address, localhost, this machine\'s names and addresses); repeatable', collect, [])
     .option('--allow-apply', 'let the dashboard apply segmentation plans to this router\'s nftables (needs CAP_NET_ADMIN; each apply rolls back by itself unless confirmed)')
     .action(async (o: RunFlags, cmd: Command) => {
       // The config file's `run:` settings (or UCI options) apply where no flag was given.
@@ -139,6 +141,8 @@ export function runCommand(program: Command): void {
           }
         };
         const password = process.env.VIGIE_HA_PASSWORD ?? (o.haPasswordFile ? readFile(o.haPasswordFile, 'Home Assistant password').replace(/\r?\n$/, '') : undefined);
+        // Read once: child processes (nft, ssh) must not inherit it (issue 16, finding 15).
+        delete process.env.VIGIE_HA_PASSWORD;
         homeAssistant = { url: o.haMqtt, username: url.username ? decodeURIComponent(url.username) : undefined, password, ca: o.haCa ? readFile(o.haCa, 'CA certificate') : undefined, prefix: o.haPrefix };
       }
       let daemon: Daemon;
@@ -155,6 +159,7 @@ export function runCommand(program: Command): void {
           port: o.port,
           config: o.config,
           rules: o.rules,
+          allowedHosts: o.allowedHosts,
           homeCountry: o.homeCountry,
           commitInterval: o.commitInterval,
           tls: o.tlsCert && o.tlsKey ? { cert: o.tlsCert, key: o.tlsKey } : null,

@@ -1,13 +1,14 @@
 /** The configuration file shared by `analyze`, `run` and `segment` (YAML, schema-checked). */
 import path from 'node:path';
-import { DEFAULT_CONFIG, DEFAULT_SEGMENT, type DeviceOverride, type EngineConfig, withLanPrefixes } from '../analysis/config.js';
+import { DEFAULT_CONFIG, DEFAULT_SEGMENT, type EngineConfig, withLanPrefixes } from '../analysis/config.js';
+import type { DeviceOverride } from '../model/device.js';
+import type { Mute } from '../model/alert.js';
 import { loadZonePolicy } from '../segment/policy.js';
 import { InputError } from '../capture/errors.js';
 import { loadDeviceRules } from '../devices/rules.js';
 import { Geo, type NetworkOverride } from '../geo/geo.js';
 import { BUILTIN_RULES, formatRuleError, loadCloudPlatforms, loadYamlFile, readBoundedText, RuleLoadError, schemaErrors } from '../rules/load.js';
 import { looksLikeUci, parseUci, UciError, uciToConfig } from './uci.js';
-import type { Mute } from '../verdicts/alert.js';
 import { trustedSet } from '../verdicts/countries.js';
 import { loadAlertRules } from '../verdicts/rules.js';
 import { DEFAULT_VERDICTS } from '../verdicts/verdicts.js';
@@ -30,6 +31,7 @@ interface ConfigFile {
 export interface RunSettings {
   interface?: string;
   listen?: string;
+  allowedHosts?: string[];
   port?: number;
   stateDir?: string;
   commitInterval?: number;

@@ -7,25 +7,11 @@
  * rivals lower the confidence and are reported, never silently dropped. Precision first: a
  * device with nothing conclusive stays `unknown`, with its evidence.
  */
+import type { Conflict, Evidence } from '../model/device.js';
 import type { DeviceFacts } from './facts.js';
-import { type Category, type Condition, type DeviceKnowledge, type DeviceRule, KIND_BIT, type MatchKind, moduleMaker, PARENT_CATEGORY, type SignalClass } from './rules.js';
+import { type Category, type Condition, type DeviceKnowledge, type DeviceRule, KIND_BIT, type MatchKind, moduleMaker, PARENT_CATEGORY } from './rules.js';
 
-export interface Evidence {
-  observation: string;
-  rule: string;
-  category: Category | null;
-  vendor: string | null;
-  weight: number;
-  signal: SignalClass;
-  source: string;
-}
-
-/** A category the evidence also points at, which the one named beat (or tied). */
-export interface Conflict {
-  category: Category;
-  score: number;
-  rules: string[];
-}
+export type { Conflict, Evidence };
 
 export interface Classification {
   category: Category;

@@ -2,7 +2,7 @@
  * Who a device is, in short (MAC, address, vendor, name, category), for alerts and live
  * updates: the classification is cached on the device until its facts change.
  */
-import type { DeviceOverride } from '../analysis/config.js';
+import type { DeviceOverride } from '../model/device.js';
 import { classify, type Classification } from './classify.js';
 import { type Device, DeviceTable, deviceKey } from './device-table.js';
 import { DeviceFacts } from './facts.js';

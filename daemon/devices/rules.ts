@@ -9,15 +9,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUILTIN_RULES, loadYamlFile, RuleLoadError, type RuleError, ruleFiles } from '../rules/load.js';
+import { compileUserPattern, UnsafePatternError } from '../util/safe-regex.js';
 
 /** The built-in knowledge as the build validated it (build-assets). */
 export const BUILTIN_COMPILED = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'rules', 'builtin-devices.json');
 
-export const CATEGORIES = [
-  'camera', 'baby_monitor', 'doorbell', 'speaker', 'toy', 'tv', 'plug_or_light', 'hub', 'printer', 'nas', 'phone', 'computer', 'console', 'network',
-  'sensor', 'lock', 'thermostat', 'appliance', 'health', 'tablet', 'vehicle_charger', 'unknown',
-] as const;
-export type Category = (typeof CATEGORIES)[number];
+// Categories are the domain model's (daemon/model/device.ts), shared with the dashboard.
+import type { Category, SignalClass } from '../model/device.js';
+export { CATEGORIES, type Category, type SignalClass } from '../model/device.js';
 
 /** Categories that are kinds of another: a doorbell and a baby monitor are cameras too. */
 export const PARENT_CATEGORY: Partial<Record<Category, Category>> = { doorbell: 'camera', baby_monitor: 'camera' };
@@ -30,12 +29,6 @@ export const MATCH_KINDS = [
   'domain', 'domainPattern', 'protocol', 'mqttTopic', 'ja4',
 ] as const;
 export type MatchKind = (typeof MATCH_KINDS)[number];
-
-/**
- * What kind of signal a rule reads, for the calibration (docs/identification.md): how often
- * signals of each class name the right device decides their weights.
- */
-export type SignalClass = 'self-described' | 'host-name' | 'service' | 'mac' | 'dhcp' | 'cloud' | 'client' | 'behaviour';
 
 const SIGNAL: Record<MatchKind, SignalClass> = {
   oui: 'mac', macPrefix: 'mac', dhcpVendorClass: 'dhcp', dhcpParams: 'dhcp', hostname: 'host-name',
@@ -212,9 +205,10 @@ export function loadDeviceRules(dirs: string[] = [BUILTIN_RULES]): DeviceKnowled
         if (moduleIds.has(m.id)) errors.push({ ...where('id'), field: `modules.${i}.id`, reason: `duplicate module id "${m.id}" (also in ${moduleIds.get(m.id)})` });
         moduleIds.set(m.id, file);
         try {
-          modules.push({ id: m.id, pattern: new RegExp(m.oui, 'i'), maker: m.maker, kind: m.kind, source: m.source });
+          // Checked for catastrophic backtracking, and applied to 255 characters at most.
+          modules.push({ id: m.id, pattern: compileUserPattern(m.oui), maker: m.maker, kind: m.kind, source: m.source });
         } catch (e) {
-          errors.push({ ...where('oui'), field: `modules.${i}.oui`, reason: `bad regular expression: ${(e as Error).message}` });
+          errors.push({ ...where('oui'), field: `modules.${i}.oui`, reason: regexError(e) });
         }
       });
     }
@@ -238,9 +232,9 @@ export function loadDeviceRules(dirs: string[] = [BUILTIN_RULES]): DeviceKnowled
             const patterns: RegExp[] = [];
             for (const src of list) {
               try {
-                patterns.push(new RegExp(src, 'i'));
+                patterns.push(compileUserPattern(src));
               } catch (e) {
-                errors.push({ ...where(`match/${kind}`), field: `rules.${i}.match.${kind}`, reason: `bad regular expression: ${(e as Error).message}` });
+                errors.push({ ...where(`match/${kind}`), field: `rules.${i}.match.${kind}`, reason: regexError(e) });
                 bad = true;
               }
             }
@@ -276,6 +270,11 @@ export function loadDeviceRules(dirs: string[] = [BUILTIN_RULES]): DeviceKnowled
     }
   }
   return { rules: out, families, modules, domainIndex };
+}
+
+/** Why a pattern was refused: unsafe (its own words), or not a regular expression at all. */
+function regexError(e: unknown): string {
+  return e instanceof UnsafePatternError ? e.message : `bad regular expression: ${(e as Error).message}`;
 }
 
 /** Whether `later` comes from a folder read after the one of `earlier` (a household override). */

@@ -3,6 +3,7 @@
  * normative definition is daemon/segment/plan.schema.json (shared by `vigie segment --format
  * json`, GET /api/plan and the dashboard); this is its TypeScript view.
  */
+import type { Severity } from './severity.js';
 
 /**
  * trusted: unchanged. iot: internet limited to its learned destinations; on the LAN only its
@@ -19,6 +20,27 @@ export const ZONE_DESCRIPTIONS: Record<Zone, string> = {
   quarantine: 'no internet; on the LAN only the devices that control it',
   blocked: 'nothing: no internet, no LAN',
 };
+
+/**
+ * A rule of the zone policy (rules/zones/*.yaml, daemon/segment/zone-policy.schema.json): the
+ * first whose conditions all hold gives the device its zone, `because` says why in plain words.
+ */
+export interface ZoneCondition {
+  category?: string[];
+  personal?: boolean;
+  alert?: { severity?: Severity[]; rule?: string[] };
+  localViewer?: boolean;
+  behavesLikeIot?: boolean;
+  internet?: boolean;
+}
+
+export interface ZoneRule {
+  id: string;
+  when: ZoneCondition;
+  zone: Zone;
+  because: string;
+  source: string;
+}
 
 /** A LAN device the planned one keeps talking to. */
 export interface PlanPeer {

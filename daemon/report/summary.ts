@@ -1,18 +1,10 @@
 /** The report as a person reads it at a terminal. */
+import { deviceName } from '../model/device.js';
 import { escapeControls } from '../util/text.js';
+import { formatBytes } from '../util/units.js';
 import type { AnalysisReport, FlowRecord } from './types.js';
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1024;
-    i++;
-  } while (v >= 1024 && i < units.length - 1);
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
+export { formatBytes };
 
 export function formatDuration(s: number): string {
   if (s < 60) return `${s.toFixed(s < 10 ? 2 : 0)} s`;
@@ -97,7 +89,7 @@ export function renderSummary(r: AnalysisReport, top = 10): string {
       rows.push([
         a.severity + (a.muted ? ' (muted)' : ''),
         a.title,
-        a.device.label ?? a.device.hostname ?? a.device.ip ?? a.device.id,
+        deviceName(a.device),
         d ? `${d.hostname ?? d.ip}:${d.port}` : '-',
         d?.country ?? '-',
         n(a.count),

@@ -39,20 +39,16 @@ export class Segmentation {
       place: (ip) => geo.lookup(ip),
       keepsDetail: (mac) => deps.keepsHistory(mac, deps.categoryOf(mac)),
     });
-    const data = deps.store.data;
-    data.profiles ??= {};
-    this.book.restore(Object.values(data.profiles) as DeviceProfile[]);
+    this.book.restore(deps.store.profiles());
   }
 
   flowEnded(r: FlowRecord): void {
     this.book.add(r);
-    const data = this.deps.store.data;
     for (const mac of [r.orig.mac, r.resp.mac]) {
       if (!mac) continue;
       const p = this.book.get(mac);
-      if (p && data.profiles[mac] !== p) data.profiles[mac] = p;
+      if (p) this.deps.store.saveProfile(mac, p);
     }
-    this.deps.store.touch();
     this.cache = null;
   }
 
@@ -68,10 +64,7 @@ export class Segmentation {
   /** Learning again from now (what was seen since freezing becomes learnt), or frozen now. */
   setLearning(mac: string, learning: boolean): DeviceProfile | null {
     const p = learning ? this.book.reopen(mac, new Date()) : this.book.freeze(mac, new Date());
-    if (p) {
-      this.deps.store.data.profiles[mac] = p;
-      this.deps.store.touch();
-    }
+    if (p) this.deps.store.saveProfile(mac, p);
     this.cache = null;
     return p ?? null;
   }
@@ -84,10 +77,8 @@ export class Segmentation {
 
   /** The household's zone for a device (null: the policy decides). */
   setZone(mac: string, zone: Zone | null): void {
-    const now = new Date().toISOString();
-    const s = this.deps.store.data.devices[mac] ?? (this.deps.store.data.devices[mac] = { mac, firstSeen: now, lastSeen: now });
-    s.zone = zone;
-    this.deps.store.touch();
+    // Bounded like every device entry the API makes (StoreLimitError past it).
+    this.deps.store.updateDevice(mac, { zone });
     this.cache = null;
   }
 
@@ -95,7 +86,7 @@ export class Segmentation {
   private overrides(): Record<string, Zone> {
     const out: Record<string, Zone> = {};
     for (const [mac, o] of Object.entries(this.deps.config.deviceOverrides)) if (o.zone) out[mac] = o.zone;
-    for (const [mac, s] of Object.entries(this.deps.store.data.devices)) if (s.zone) out[mac] = s.zone;
+    for (const [mac, s] of this.deps.store.storedDevices()) if (s.zone) out[mac] = s.zone;
     return out;
   }
 
@@ -110,17 +101,16 @@ export class Segmentation {
     const seg = this.deps.config.segment;
     const protect = new Set<string>(seg?.protect ?? []);
     if (managerIp) for (const d of records) if (d.ips.some((a) => a.ip === managerIp)) protect.add(d.mac!);
-    const data = this.deps.store.data;
     const plan = buildPlan({
       devices: records,
       profiles: this.book.profiles,
-      alerts: data.alerts,
+      alerts: [...this.deps.store.alerts()],
       personal: (mac, category) => this.deps.isPersonal(mac, category) || PERSONAL_CATEGORIES.has(category),
       policy: seg?.policy ?? [],
       platforms: this.deps.config.verdicts!.platforms,
       overrides: this.overrides(),
       protect,
-      homeCountry: data.settings.homeCountry ?? this.deps.config.verdicts!.home ?? null,
+      homeCountry: this.deps.store.settings().homeCountry ?? this.deps.config.verdicts!.home ?? null,
       lanInterfaces: seg?.lanInterfaces ?? ['br-lan'],
       source: { kind: 'state', path: this.deps.store.opening.file },
       now: new Date(),

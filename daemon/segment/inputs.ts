@@ -3,10 +3,10 @@
  * household's choices (zones from the config file and the dashboard) and the safeguards.
  */
 import type { EngineConfig } from '../analysis/config.js';
-import { PERSONAL_CATEGORIES } from '../model/device.js';
+import { type DeviceRecord, PERSONAL_CATEGORIES } from '../model/device.js';
 import type { Zone } from '../model/plan.js';
 import type { DeviceProfile } from '../model/profile.js';
-import type { AnalysisReport, DeviceRecord } from '../report/types.js';
+import type { AnalysisReport } from '../model/report.js';
 import type { StoreData } from '../store/store.js';
 import type { PlanInput } from './plan.js';
 

@@ -52,7 +52,6 @@ export function usableAddress(ip: string): boolean {
 /** One line of free text (device names come from DHCP and mDNS): no control characters. */
 export function oneLine(s: string, max = 160): string {
   if (s.length <= max && /^[\x21-\x7e]+( [\x21-\x7e]+)*$/.test(s)) return s; // already plain
-  // eslint-disable-next-line no-control-regex
   const t = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }

@@ -4,6 +4,7 @@
  * gives the same plan; renderers (nft.ts, uci.ts, mud.ts) turn it into router configuration.
  */
 import { createRequire } from 'node:module';
+import { deviceName } from '../model/device.js';
 import { PLAN_SCHEMA_VERSION, type PlanDevice, type PlanHost, type PlanPeer, type SegmentationPlan, type Zone, ZONE_DESCRIPTIONS, ZONES } from '../model/plan.js';
 import type { DeviceProfile } from '../model/profile.js';
 import type { DeviceRecord } from '../report/types.js';
@@ -39,8 +40,9 @@ export interface PlanInput {
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
+/** A device's name in the plan: the model's rule, a bare MAC said with its vendor (the plan lists names alone). */
 export function displayName(d: Pick<DeviceRecord, 'label' | 'hostname' | 'vendor' | 'mac' | 'id'>): string {
-  return d.label ?? d.hostname ?? (d.vendor && d.mac ? `${d.vendor} ${d.mac}` : (d.mac ?? d.id));
+  return deviceName(d, { vendor: true });
 }
 
 function isV6(ip: string): boolean {

@@ -4,28 +4,13 @@
  * errors as `file:line: field: reason`, refused whole.
  */
 import { CATEGORIES } from '../devices/rules.js';
-import type { Zone } from '../model/plan.js';
+import type { Zone, ZoneCondition, ZoneRule } from '../model/plan.js';
 import type { DeviceProfile } from '../model/profile.js';
 import { BUILTIN_RULES, type CloudPlatform, cloudOf, cloudOfProtocol, loadRuleSet, type RuleError } from '../rules/load.js';
 import type { Alert } from '../verdicts/alert.js';
-import { type Severity, severityRank } from '../verdicts/rules.js';
+import { severityRank } from '../model/severity.js';
 
-export interface ZoneCondition {
-  category?: string[];
-  personal?: boolean;
-  alert?: { severity?: Severity[]; rule?: string[] };
-  localViewer?: boolean;
-  behavesLikeIot?: boolean;
-  internet?: boolean;
-}
-
-export interface ZoneRule {
-  id: string;
-  when: ZoneCondition;
-  zone: Zone;
-  because: string;
-  source: string;
-}
+export type { ZoneCondition, ZoneRule };
 
 const PLACEHOLDERS = new Set(['device', 'category', 'alert', 'severity', 'viewers', 'behaviour']);
 const NEEDS: Record<string, { what: string; test: (w: ZoneCondition) => boolean }> = {

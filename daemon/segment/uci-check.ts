@@ -9,11 +9,11 @@
  * uci-dhcp.ts). Parsing reuses daemon/config/uci.ts.
  */
 import { isIP } from 'node:net';
-import { parseUci, type UciOption, type UciSection } from '../config/uci.js';
+import { parseUci, type UciOption, type UciSection } from '../util/uci-syntax.js';
 import { dnsName } from './names.js';
 import { DNSMASQ_MAX_LINE, dnsmasqLines, familyFromSetName } from './uci-dhcp.js';
 
-export { type UciSection } from '../config/uci.js';
+export { type UciSection } from '../util/uci-syntax.js';
 
 /** The sections of a UCI file (throws UciError with a line number on bad syntax). */
 export function parseUciFirewall(text: string): UciSection[] {

@@ -7,7 +7,7 @@ import type { DeviceRecord, FlowRecord } from '../report/types.js';
 import type { Alert } from '../verdicts/alert.js';
 import type { Severity } from '../verdicts/rules.js';
 import type { Destination, HourBucket, Retention, StoredMute } from '../store/store.js';
-import type { CaptureStatus } from '../run/capture-supervisor.js';
+import type { CaptureStatus } from '../capture/supervisor.js';
 
 export type { Alert, DeviceRecord, FlowRecord, Destination, HourBucket, Retention, StoredMute, Severity };
 export type { SegmentationPlan, PlanDevice, PlanPeer, PlanHost, Zone } from '../model/plan.js';
@@ -85,6 +85,10 @@ export interface Status {
     freeBytes: number | null;
   };
   rulesError: string | null;
+  /** The --event-log file's health (null without one): a full disk loses lines, never the daemon. */
+  eventLog: { file: string; written: number; errors: number; failing: boolean; lastError: string | null } | null;
+  /** The live feed: clients, and those refused at a cap or dropped for being too slow. */
+  live: { clients: number; refused: number; dropped: number; queuedBytes: number };
   memory: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
   load: number;
 }
@@ -120,7 +124,8 @@ export interface Settings {
   eu: string[];
   retention: Retention;
   exports: { eventLog: string | null; syslog: string | null; webhook: string | null; metrics: string };
-  tokens: { id: string; name: string; created: string }[];
+  /** Bearer tokens and what each may do (wire.ts, TOKEN_SCOPES). */
+  tokens: { id: string; name: string; scope: 'read' | 'metrics' | 'admin'; created: string }[];
 }
 
 export type LiveMessage =

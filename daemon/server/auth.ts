@@ -2,13 +2,16 @@
  * Who may see the dashboard: one administrator password (no default: set from
  * VIGIE_ADMIN_PASSWORD on first start, else generated and shown once), stored as a scrypt hash
  * in `auth.json` beside the store; browser sessions in memory (an HttpOnly, SameSite=Strict
- * cookie); bearer tokens for machine clients (Prometheus, Home Assistant), stored hashed. An
- * open dashboard would repeat the very failure Vigie reports.
+ * cookie); bearer tokens for machine clients (Prometheus, Home Assistant), stored hashed with a
+ * scope (read, metrics or admin: a scraper's token must not be an administrator). An open
+ * dashboard would repeat the very failure Vigie reports.
  */
-import { createHash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setAside, writeFileAtomicSync } from '../store/atomic-file.js';
+import { LoginLimiter, clientKey } from './auth-limiter.js';
+import { TOKEN_SCOPES, type TokenScope } from './wire.js';
 
 /**
  * scrypt cost (RFC 7914 §2): N = 2^15, r = 8, p = 1 needs 32 MiB for about 100 ms on a router
@@ -25,15 +28,63 @@ export function hashPassword(password: string): string {
   return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
-export function verifyPassword(password: string, stored: string): boolean {
+function scryptAsync(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => scrypt(password, salt, keylen, options, (e, key) => (e ? reject(e) : resolve(key))));
+}
+
+/**
+ * The daemon hashes in libuv's thread pool, never on the event loop (a synchronous scrypt
+ * blocked every request ~100 ms per guess). At most two at once: each needs 32 MiB.
+ */
+const HASH_SLOTS = 2;
+let hashing = 0;
+const waiting: { urgent: boolean; go: () => void }[] = [];
+
+async function slot<T>(urgent: boolean, f: () => Promise<T>): Promise<T> {
+  if (hashing >= HASH_SLOTS) {
+    // Known browsers and clean addresses go first: a flood of guesses does not hold them back.
+    await new Promise<void>((go) => {
+      const i = urgent ? waiting.findIndex((w) => !w.urgent) : -1;
+      waiting.splice(i < 0 ? waiting.length : i, 0, { urgent, go });
+    });
+  } else hashing++;
+  try {
+    return await f();
+  } finally {
+    const next = waiting.shift();
+    if (next) next.go();
+    else hashing--;
+  }
+}
+
+export async function hashPasswordAsync(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await slot(true, () => scryptAsync(password.normalize('NFC'), salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, maxmem: MAXMEM }));
+  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+function parseHash(stored: string): { N: number; r: number; p: number; salt: Buffer; want: Buffer } | null {
   const parts = stored.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return null;
   const [N, r, p] = parts.slice(1, 4).map(Number);
   const salt = Buffer.from(parts[4], 'base64');
   const want = Buffer.from(parts[5], 'base64');
-  if (!(N > 1 && r > 0 && p > 0) || want.length < 16) return false;
-  const got = scryptSync(password.normalize('NFC'), salt, want.length, { N, r, p, maxmem: Math.max(MAXMEM, 256 * N * r) });
-  return timingSafeEqual(got, want);
+  if (!(N > 1 && r > 0 && p > 0) || want.length < 16) return null;
+  return { N, r, p, salt, want };
+}
+
+export function verifyPassword(password: string, stored: string): boolean {
+  const h = parseHash(stored);
+  if (!h) return false;
+  const got = scryptSync(password.normalize('NFC'), h.salt, h.want.length, { N: h.N, r: h.r, p: h.p, maxmem: Math.max(MAXMEM, 256 * h.N * h.r) });
+  return timingSafeEqual(got, h.want);
+}
+
+export async function verifyPasswordAsync(password: string, stored: string, urgent = false): Promise<boolean> {
+  const h = parseHash(stored);
+  if (!h) return false;
+  const got = await slot(urgent, () => scryptAsync(password.normalize('NFC'), h.salt, h.want.length, { N: h.N, r: h.r, p: h.p, maxmem: Math.max(MAXMEM, 256 * h.N * h.r) }));
+  return timingSafeEqual(got, h.want);
 }
 
 export function passwordProblem(password: string): string | null {
@@ -51,9 +102,17 @@ export function generatePassword(): string {
   return s.replace(/(.{5})(?=.)/g, '$1-');
 }
 
+/**
+ * What a bearer token may do. `read`: every GET route and the live feed; `metrics`: /metrics
+ * only; `admin`: the changes too. Never the tokens themselves nor the password (sessions only).
+ */
+export { TOKEN_SCOPES, type TokenScope };
+
 export interface TokenEntry {
   id: string;
   name: string;
+  /** Absent in auth.json files written before scopes: taken as `read` (docs/api.md), the safe side. */
+  scope?: TokenScope;
   /** sha256 of the secret part (tokens are long random strings: no need for scrypt). */
   hash: string;
   created: string;
@@ -111,19 +170,31 @@ interface Session {
 /** Browser sessions end after 12 hours unused and after 7 days in any case. */
 const IDLE_MS = 12 * 3600e3;
 const MAX_AGE_MS = 7 * 86400e3;
+/** Tokens are for a few machine clients: a bound keeps auth.json small (issue 16, item 15). */
+export const MAX_TOKENS = 64;
 
-/** Login failures: 5 per address per 15 minutes, 30 overall per minute. */
-const PER_ADDRESS = { failures: 5, windowMs: 15 * 60e3 };
-const OVERALL = { failures: 30, windowMs: 60e3 };
+/**
+ * Sessions that ended (expiry, logout, a new password) are remembered this long, hashed, so that
+ * their browser keeps a login limit of its own (auth-limiter.ts); at most RECENT_MAX of them.
+ */
+const RECENT_MS = 7 * 86400e3;
+const RECENT_MAX = 1024;
 
 export type LoginResult = { ok: true; cookie: string } | { ok: false; status: 401 | 429; retryAfter?: number };
+export type PasswordChange = { ok: true } | { ok: false; status: 400 | 403 | 429; error: string; retryAfter?: number };
+
+/** The scope of a token entry (older entries have none: read). */
+export function scopeOf(t: Pick<TokenEntry, 'scope'>): TokenScope {
+  return t.scope && (TOKEN_SCOPES as readonly string[]).includes(t.scope) ? t.scope : 'read';
+}
 
 export class Auth {
   private auth: AuthFile;
   private mtime = 0;
   private readonly sessions = new Map<string, Session>();
-  private readonly failures = new Map<string, number[]>();
-  private overall: number[] = [];
+  /** Ended sessions by cookie hash: when they ended. */
+  private readonly recent = new Map<string, number>();
+  readonly limiter = new LoginLimiter();
   /** Printed once by the daemon, then forgotten. */
   generated: string | null = null;
   notes: string[] = [];
@@ -135,8 +206,12 @@ export class Auth {
     const r = readAuthFile(file);
     if (r.setAside) this.notes.push(`${file} was unreadable (${r.reason}): moved to ${r.setAside}; a new password is needed`);
     let auth = r.auth;
+    const fromEnv = env.VIGIE_ADMIN_PASSWORD;
+    // Read once, then gone from the environment: a child process, a crash report or a debugger
+    // dumping process.env would show it otherwise (the initial environment of the process,
+    // /proc/PID/environ, cannot be changed from inside: pass it from a file, docs/api.md).
+    delete env.VIGIE_ADMIN_PASSWORD;
     if (!auth?.passwordHash) {
-      const fromEnv = env.VIGIE_ADMIN_PASSWORD;
       let password: string;
       if (fromEnv !== undefined && fromEnv !== '') {
         const problem = passwordProblem(fromEnv);
@@ -169,40 +244,70 @@ export class Auth {
     this.mtime = m;
     const r = readAuthFile(this.file);
     if (!r.auth?.passwordHash) return; // keep the password in force rather than none
-    if (r.auth.passwordHash !== this.auth.passwordHash) this.sessions.clear();
+    if (r.auth.passwordHash !== this.auth.passwordHash) {
+      for (const k of this.sessions.keys()) this.ended(k, Date.now());
+      this.sessions.clear();
+    }
     this.auth = r.auth;
   }
 
-  private limited(addr: string, now: number): number {
-    // Failures "in the future" (the clock stepped back) count as now: a lockout lasts one window at most.
-    const mine = (this.failures.get(addr) ?? []).map((t) => Math.min(t, now)).filter((t) => now - t < PER_ADDRESS.windowMs);
-    if (this.failures.has(addr)) this.failures.set(addr, mine);
-    this.overall = this.overall.map((t) => Math.min(t, now)).filter((t) => now - t < OVERALL.windowMs);
-    if (mine.length >= PER_ADDRESS.failures) return Math.ceil((mine[0] + PER_ADDRESS.windowMs - now) / 1000);
-    if (this.overall.length >= OVERALL.failures) return Math.ceil((this.overall[0] + OVERALL.windowMs - now) / 1000);
-    return 0;
+  /** A session ended: its browser is still known for a while (its own login limit). */
+  private ended(key: string, now: number): void {
+    this.recent.delete(key);
+    this.recent.set(key, now);
+    if (this.recent.size > RECENT_MAX) this.recent.delete(this.recent.keys().next().value as string);
   }
 
-  login(password: unknown, addr: string, now = Date.now()): LoginResult {
-    this.reload();
-    const wait = this.limited(addr, now);
-    if (wait > 0) return { ok: false, status: 429, retryAfter: wait };
-    if (typeof password !== 'string' || password.length > 1024 || !this.auth.passwordHash || !verifyPassword(password, this.auth.passwordHash)) {
-      const list = (this.failures.get(addr) ?? []).filter((t) => now - t < PER_ADDRESS.windowMs);
-      list.push(now);
-      this.failures.set(addr, list);
-      this.overall.push(now);
-      if (this.failures.size > 10_000) this.failures.delete(this.failures.keys().next().value as string);
-      return { ok: false, status: 401 };
+  /**
+   * Whose failures a login attempt counts against: the browser's own cookie when it holds one
+   * of ours (valid, or ended less than RECENT_MS ago), else its address (/64 for IPv6).
+   */
+  private limitKey(addr: string, cookie: string | undefined, now: number): { key: string; known: boolean } {
+    if (cookie) {
+      const h = sha256(cookie);
+      const s = this.sessions.get(h);
+      const endedAt = this.recent.get(h);
+      if (s || (endedAt !== undefined && now - Math.min(endedAt, now) < RECENT_MS)) return { key: `session:${h}`, known: true };
     }
-    this.failures.delete(addr);
-    const cookie = randomBytes(32).toString('base64url');
-    this.sessions.set(sha256(cookie), { created: now, seen: now });
-    return { ok: true, cookie };
+    return { key: clientKey(addr), known: false };
   }
 
-  logout(cookie: string | undefined): void {
-    if (cookie) this.sessions.delete(sha256(cookie));
+  /** Checks a password under the login limiter: null when right, else the refusal. */
+  private async checked(password: unknown, addr: string, cookie: string | undefined, now: number): Promise<{ status: 401 | 429; retryAfter?: number } | null> {
+    this.reload();
+    const { key, known } = this.limitKey(addr, cookie, now);
+    const wait = this.limiter.wait(key, now);
+    if (wait > 0) return { status: 429, retryAfter: wait };
+    const urgent = known || this.limiter.clean(key);
+    this.limiter.begin(key, now);
+    const hash = this.auth.passwordHash;
+    let right = false;
+    try {
+      right = typeof password === 'string' && password.length <= 1024 && !!hash && (await verifyPasswordAsync(password, hash, urgent));
+    } finally {
+      if (right) this.limiter.succeed(key);
+      else this.limiter.fail(key, now);
+    }
+    return right ? null : { status: 401 };
+  }
+
+  /**
+   * A login: `cookie` is the session cookie the browser sent, if any (its own limit, see
+   * limitKey). `now` is for tests of clock steps.
+   */
+  async login(password: unknown, addr: string, now = Date.now(), cookie?: string): Promise<LoginResult> {
+    const refused = await this.checked(password, addr, cookie, now);
+    if (refused) return { ok: false, ...refused };
+    if (cookie) this.logout(cookie, now);
+    const fresh = randomBytes(32).toString('base64url');
+    this.sessions.set(sha256(fresh), { created: now, seen: now });
+    return { ok: true, cookie: fresh };
+  }
+
+  logout(cookie: string | undefined, now = Date.now()): void {
+    if (!cookie) return;
+    const h = sha256(cookie);
+    if (this.sessions.delete(h)) this.ended(h, now);
   }
 
   /** A valid session cookie. */
@@ -214,6 +319,7 @@ export class Auth {
     if (!s) return false;
     if (now - s.seen > IDLE_MS || now - s.created > MAX_AGE_MS) {
       this.sessions.delete(key);
+      this.ended(key, now);
       return false;
     }
     s.seen = now;
@@ -233,20 +339,22 @@ export class Auth {
     return a.length === b.length && timingSafeEqual(a, b) ? t : null;
   }
 
-  tokens(): Omit<TokenEntry, 'hash'>[] {
+  tokens(): { id: string; name: string; scope: TokenScope; created: string }[] {
     this.reload();
-    return this.auth.tokens.map(({ id, name, created }) => ({ id, name, created }));
+    return this.auth.tokens.map((t) => ({ id: t.id, name: t.name, scope: scopeOf(t), created: t.created }));
   }
 
-  /** A new token: the only time its secret is shown. */
-  createToken(name: string): { id: string; name: string; token: string } {
+  /** A new token: the only time its secret is shown. Read-only unless asked otherwise. */
+  createToken(name: string, scope: TokenScope = 'read'): { id: string; name: string; scope: TokenScope; created: string; token: string } {
     this.reload();
+    if (this.auth.tokens.length >= MAX_TOKENS) throw new Error(`at most ${MAX_TOKENS} tokens: delete one first`);
     const id = randomBytes(4).toString('hex');
     const secret = randomBytes(32).toString('base64url');
-    this.auth = { ...this.auth, tokens: [...this.auth.tokens, { id, name, hash: sha256(secret), created: new Date().toISOString() }] };
+    const created = new Date().toISOString();
+    this.auth = { ...this.auth, tokens: [...this.auth.tokens, { id, name, scope, hash: sha256(secret), created }] };
     writeAuthFile(this.file, this.auth);
     this.mtime = this.statMtime();
-    return { id, name, token: `vigie_${id}_${secret}` };
+    return { id, name, scope, created, token: `vigie_${id}_${secret}` };
   }
 
   deleteToken(id: string): boolean {
@@ -259,17 +367,25 @@ export class Auth {
     return true;
   }
 
-  changePassword(current: unknown, next: unknown): string | null {
-    this.reload();
-    if (typeof current !== 'string' || !this.auth.passwordHash || !verifyPassword(current, this.auth.passwordHash)) return 'the current password is wrong';
-    if (typeof next !== 'string') return 'the new password is missing';
+  /**
+   * `PUT /api/password` (a session's only): a wrong current password counts as a failed login
+   * for that browser, so it is no way round the login limit.
+   */
+  async changePassword(current: unknown, next: unknown, addr: string, cookie: string | undefined, now = Date.now()): Promise<PasswordChange> {
+    if (typeof next !== 'string') return { ok: false, status: 400, error: 'next: the new password is missing' };
     const problem = passwordProblem(next);
-    if (problem) return `the new password is ${problem}`;
-    this.auth = { ...this.auth, passwordHash: hashPassword(next) };
+    if (problem) return { ok: false, status: 400, error: `next: the new password is ${problem}` };
+    const refused = await this.checked(current, addr, cookie, now);
+    if (refused?.status === 429) return { ok: false, status: 429, error: 'too many wrong passwords: wait and try again', retryAfter: refused.retryAfter };
+    if (refused) return { ok: false, status: 403, error: 'the current password is wrong' };
+    const hash = await hashPasswordAsync(next);
+    this.reload();
+    this.auth = { ...this.auth, passwordHash: hash };
     writeAuthFile(this.file, this.auth);
     this.mtime = this.statMtime();
+    for (const k of this.sessions.keys()) this.ended(k, now);
     this.sessions.clear();
-    return null;
+    return { ok: true };
   }
 
   get sessionCount(): number {

@@ -1,39 +1,50 @@
 /**
  * The daemon's HTTP side: the built dashboard, the JSON API under /api, the live WebSocket at
- * /api/live and Prometheus metrics at /metrics. Every /api route, /metrics and the WebSocket
- * upgrade need a session cookie or a bearer token (401 otherwise); the WebSocket and every
+ * /api/live and Prometheus metrics at /metrics. A request must name this box in its Host header
+ * (421 otherwise: DNS rebinding would make any web page "same origin"). Every /api route,
+ * /metrics and the WebSocket upgrade need a session cookie or a bearer token (401 otherwise),
+ * of a scope that allows the route (wire.ts: 403 otherwise); the WebSocket and every
  * cookie-authenticated change also need a same-origin request (Origin, Sec-Fetch-Site), so that
- * another site open in the same browser cannot drive the dashboard.
+ * another site open in the same browser cannot drive the dashboard. Bodies are checked against
+ * the route's schema (wire-validate.ts) before the handler sees them.
  */
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Auth } from './auth.js';
+import { scopeOf, type Auth } from './auth.js';
 import type { LiveHub } from './live.js';
+import { bodyProblem } from './wire-validate.js';
+import { ROUTES, patternOf, type Access, type BodyOf, type HandledRoute, type Responses, type RouteName } from './wire.js';
 
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Seconds, for a 429. */
+    readonly retryAfter?: number,
   ) {
     super(message);
   }
 }
 
-export interface RequestInfo {
+export interface RequestInfo<B = unknown> {
   method: string;
   path: string;
   query: URLSearchParams;
-  body: unknown;
+  /** Checked against the route's schema in wire.ts. */
+  body: B;
   params: string[];
   /** The client's address (IPv4-mapped IPv6 unwrapped). */
   client: string;
+  /** The session cookie sent, if any (for the login limiter of PUT /api/password). */
+  cookie: string | undefined;
 }
 
-export type Handler = (req: RequestInfo) => unknown;
+export type Handler = (req: RequestInfo<never>) => unknown;
 
 /** A handler's answer that is a document rather than JSON (an nft ruleset, a UCI file). */
 export class TextReply {
@@ -46,9 +57,17 @@ export class TextReply {
 }
 
 export interface Route {
+  name: RouteName;
   method: string;
   pattern: RegExp;
+  access: Access;
   handler: Handler;
+}
+
+/** A route of the wire's map with its handler: the body's and the answer's types come from wire.ts. */
+export function defineRoute<K extends HandledRoute>(name: K, handler: (r: RequestInfo<BodyOf<K>>) => Responses[K] | TextReply | Promise<Responses[K] | TextReply>): Route {
+  const spec = ROUTES[name];
+  return { name, method: spec.method, pattern: patternOf(spec.path), access: spec.access, handler: handler as Handler };
 }
 
 export interface ServerOptions {
@@ -63,6 +82,38 @@ export interface ServerOptions {
   /** The first message a new WebSocket client gets, besides its sequence number. */
   hello: () => Record<string, unknown>;
   metrics: () => Promise<string>;
+  /**
+   * Host names (or addresses) the dashboard may be reached by besides the listen address,
+   * localhost, the machine's name (and .lan, .local) and its interfaces' addresses
+   * (`--allowed-host`, e.g. a name in the router's DNS or a reverse proxy's).
+   */
+  allowedHosts?: string[];
+}
+
+/** Who is asking: a browser session (everything), or a token and its scope. */
+type Caller = { via: 'session' } | { via: 'token'; scope: 'read' | 'metrics' | 'admin' };
+
+function allows(access: Access, who: Caller): boolean {
+  if (access === 'public') return true;
+  if (who.via === 'session') return true;
+  if (access === 'metrics') return true;
+  if (access === 'read') return who.scope === 'read' || who.scope === 'admin';
+  if (access === 'admin') return who.scope === 'admin';
+  return false;
+}
+
+function denied(access: Access, who: Caller & { via: 'token' }): string {
+  if (access === 'session') return 'this needs a browser session (log in with the password): no token may manage tokens or the password';
+  return `this token's scope (${who.scope}) does not allow it: it needs ${access === 'admin' ? 'an admin token' : 'a read or admin token'} or a browser session`;
+}
+
+/** The name in a Host header, lower case, without its port, brackets or final dot. */
+export function hostName(header: string): string {
+  let h = header.trim().toLowerCase();
+  const v6 = /^\[([^\]]+)\](:\d+)?$/.exec(h);
+  if (v6) h = v6[1];
+  else if ((h.match(/:/g) ?? []).length === 1) h = h.slice(0, h.indexOf(':'));
+  return h.replace(/\.$/, '').replace(/%.*$/, '');
 }
 
 const COOKIE = 'vigie_session';
@@ -144,6 +195,32 @@ const TYPES: Record<string, string> = {
 };
 
 export class ApiServer {
+  private hosts: Set<string> = new Set();
+  private hostsAt = 0;
+  misdirected = 0;
+
+  /**
+   * The names this box answers to (finding 12): re-read every 30 s, as interfaces gain and lose
+   * addresses (DHCP, a new IPv6 prefix).
+   */
+  private hostAllowed(header: string | undefined): boolean {
+    // No Host at all is an HTTP/1.0 client, never a browser (browsers always send one).
+    if (header === undefined) return true;
+    const now = Date.now();
+    if (now - this.hostsAt > 30_000) {
+      const names = new Set<string>(['localhost', 'localhost.localdomain']);
+      const add = (n: string) => n && names.add(hostName(n.includes(':') && !n.startsWith('[') ? `[${n}]` : n));
+      add(this.opts.host);
+      const me = os.hostname().toLowerCase();
+      if (me) for (const n of [me, `${me}.lan`, `${me}.local`]) add(n);
+      for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) add(a.address);
+      for (const n of this.opts.allowedHosts ?? []) add(n);
+      this.hosts = names;
+      this.hostsAt = now;
+    }
+    return this.hosts.has(hostName(header));
+  }
+
   readonly server: http.Server | https.Server;
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   private readonly tls: boolean;
@@ -244,9 +321,16 @@ export class ApiServer {
     this.wss.close();
   }
 
-  private authorised(req: http.IncomingMessage): 'session' | 'token' | null {
-    if (this.opts.auth.session(cookieOf(req, COOKIE))) return 'session';
-    if (this.opts.auth.token(bearerOf(req))) return 'token';
+  /** Every route this server answers, its own (session, metrics, WebSocket) and the handlers': for the wire's map test. */
+  served(): { name: RouteName; method: string; pattern: RegExp }[] {
+    const own = (Object.keys(ROUTES) as RouteName[]).filter((k) => 'builtin' in ROUTES[k]).map((k) => ({ name: k, method: ROUTES[k].method, pattern: patternOf(ROUTES[k].path) }));
+    return [...own, ...this.opts.routes.map((r) => ({ name: r.name, method: r.method, pattern: r.pattern }))];
+  }
+
+  private authorised(req: http.IncomingMessage): Caller | null {
+    if (this.opts.auth.session(cookieOf(req, COOKIE))) return { via: 'session' };
+    const t = this.opts.auth.token(bearerOf(req));
+    if (t) return { via: 'token', scope: scopeOf(t) };
     return null;
   }
 
@@ -284,6 +368,11 @@ export class ApiServer {
     const method = req.method ?? 'GET';
     const addr = req.socket.remoteAddress ?? '?';
 
+    if (!this.hostAllowed(req.headers.host)) {
+      this.misdirected++;
+      return this.json(res, 421, { error: `Host ${JSON.stringify(String(req.headers.host).slice(0, 100))} is not a name of this box: use its address, or add the name with --allowed-host` });
+    }
+
     if (p === '/api/session') {
       if (method === 'POST') {
         if (!sameOrigin(req, this.tls)) return this.json(res, 403, { error: 'cross-site request refused' });
@@ -294,7 +383,9 @@ export class ApiServer {
           if (e instanceof ApiError) return this.json(res, e.status, { error: e.message });
           throw e;
         }
-        const r = this.opts.auth.login((body as { password?: unknown } | undefined)?.password, addr);
+        const problem = bodyProblem('login', body);
+        if (problem) return this.json(res, 400, { error: problem });
+        const r = await this.opts.auth.login((body as { password: string }).password, addr, Date.now(), cookieOf(req, COOKIE));
         if (!r.ok) {
           this.refused++;
           if (r.status === 429) return this.json(res, 429, { error: 'too many failed logins: wait and try again' }, { 'Retry-After': String(r.retryAfter ?? 60) });
@@ -309,7 +400,7 @@ export class ApiServer {
       }
       if (method === 'GET') {
         const who = this.authorised(req);
-        return who ? this.json(res, 200, { authenticated: true, via: who }) : this.json(res, 401, { authenticated: false });
+        return who ? this.json(res, 200, { authenticated: true, via: who.via }) : this.json(res, 401, { authenticated: false });
       }
       return this.json(res, 405, { error: 'method not allowed' });
     }
@@ -320,25 +411,32 @@ export class ApiServer {
         this.refused++;
         return this.json(res, 401, { error: 'log in first' }, { 'WWW-Authenticate': 'Bearer realm="vigie"' });
       }
-      if (who === 'session' && method !== 'GET' && method !== 'HEAD' && !sameOrigin(req, this.tls)) {
+      if (who.via === 'session' && method !== 'GET' && method !== 'HEAD' && !sameOrigin(req, this.tls)) {
         this.refused++;
         return this.json(res, 403, { error: 'cross-site request refused' });
       }
       if (p === '/metrics') {
+        if (method !== 'GET' && method !== 'HEAD') return this.json(res, 405, { error: 'method not allowed' });
         const text = await this.opts.metrics();
         res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Cache-Control': 'no-store' });
         res.end(text);
         return;
       }
       try {
-        const body = await this.body(req);
         // A MAC in a path may come percent-encoded (encodeURIComponent turns ':' into %3A).
         const routed = p.replace(/%3a/gi, ':');
         for (const r of this.opts.routes) {
           const m = r.pattern.exec(routed);
           if (!m) continue;
           if (r.method !== method) continue;
-          const out = await r.handler({ method, path: p, query: url.searchParams, body, params: m.slice(1).map(decodeURIComponent), client: (req.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, '') });
+          if (who.via === 'token' && !allows(r.access, who)) {
+            this.refused++;
+            return this.json(res, 403, { error: denied(r.access, who) });
+          }
+          const body = await this.body(req);
+          const problem = bodyProblem(r.name, body);
+          if (problem) throw new ApiError(400, problem);
+          const out = await r.handler({ method, path: p, query: url.searchParams, body: body as never, params: m.slice(1).map(decodeURIComponent), client: (req.socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, ''), cookie: cookieOf(req, COOKIE) });
           if (out instanceof TextReply) {
             const headers: Record<string, string> = { 'Content-Type': `${out.type}; charset=utf-8`, 'Cache-Control': 'no-store' };
             if (out.filename) headers['Content-Disposition'] = `attachment; filename="${out.filename.replace(/[^A-Za-z0-9._-]/g, '_')}"`;
@@ -348,10 +446,11 @@ export class ApiServer {
           }
           return this.json(res, method === 'POST' ? 201 : 200, out ?? { ok: true });
         }
+        await this.body(req);
         const exists = this.opts.routes.some((r) => r.pattern.test(routed));
         return this.json(res, exists ? 405 : 404, { error: exists ? 'method not allowed' : 'no such API route' });
       } catch (e) {
-        if (e instanceof ApiError) return this.json(res, e.status, { error: e.message });
+        if (e instanceof ApiError) return this.json(res, e.status, { error: e.message }, e.retryAfter ? { 'Retry-After': String(e.retryAfter) } : {});
         throw e;
       }
     }
@@ -395,16 +494,25 @@ export class ApiServer {
       this.refused++;
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(why)}\r\n\r\n${why}`);
     };
+    if (!this.hostAllowed(req.headers.host)) {
+      this.misdirected++;
+      return refuse(421, 'Host is not a name of this box');
+    }
     if (url.pathname !== '/api/live') return refuse(404, 'no such endpoint');
     const who = this.authorised(req);
     if (!who) return refuse(401, 'log in first');
+    if (who.via === 'token' && !allows(ROUTES.live.access, who)) return refuse(403, denied(ROUTES.live.access, who));
     if (!sameOrigin(req, this.tls)) return refuse(403, 'cross-site WebSocket refused');
+    // Caps per address and overall (issue 16, finding 4): refused with the reason before a socket opens.
+    const client = req.socket.remoteAddress ?? '?';
+    const admission = this.opts.hub.admit(client);
+    if (!admission.ok) return refuse(admission.status, admission.reason);
     const sinceText = url.searchParams.get('since');
     const since = sinceText !== null && /^\d+$/.test(sinceText) ? Number(sinceText) : null;
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       // The dashboard only listens: anything it sends is ignored (and capped by maxPayload).
       ws.on('message', () => {});
-      this.opts.hub.add(ws, since, this.opts.hello());
+      this.opts.hub.add(ws, since, this.opts.hello(), client);
     });
   }
 }

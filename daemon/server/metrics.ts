@@ -7,12 +7,12 @@
  */
 import client from 'prom-client';
 import { SEVERITIES } from '../verdicts/rules.js';
-import type { Daemon } from '../run/daemon.js';
+import type { VigieService } from './service.js';
 
 export class Metrics {
   private readonly registry = new client.Registry();
 
-  constructor(daemon: Daemon) {
+  constructor(daemon: Pick<VigieService, 'metrics' | 'alertSummary' | 'raised'>) {
     const r = this.registry;
     client.collectDefaultMetrics({ register: r, prefix: 'vigie_' });
     const gauge = (name: string, help: string, read: () => number) =>
@@ -35,25 +35,31 @@ export class Metrics {
           this.inc(read());
         },
       });
-    const e = () => daemon.engine;
-    counter('vigie_packets_total', 'Packets decoded', () => e().decoder.stats.packets);
-    counter('vigie_bytes_total', 'Bytes on the wire of the packets decoded', () => e().decoder.stats.bytes);
-    counter('vigie_malformed_packets_total', 'Packets counted as malformed and skipped', () => e().decoder.stats.malformed);
-    counter('vigie_capture_received_total', 'Packets libpcap received (all reopenings)', () => daemon.capture?.status().received ?? 0);
-    counter('vigie_capture_dropped_total', 'Packets the kernel dropped for lack of buffer space', () => daemon.capture?.status().dropped ?? 0);
-    counter('vigie_capture_interface_dropped_total', 'Packets the interface dropped', () => daemon.capture?.status().interfaceDropped ?? 0);
-    counter('vigie_capture_reopened_total', 'Times the capture was reopened (interface down/up, replaced)', () => daemon.capture?.status().reopened ?? 0);
-    counter('vigie_flows_total', 'Flows seen', () => e().flows.created);
-    counter('vigie_flows_evicted_total', 'Flows evicted from the full flow table', () => e().flows.evicted);
-    gauge('vigie_flows', 'Flows in the flow table', () => e().flows.count);
-    gauge('vigie_devices', 'Devices in the live device table', () => e().devices.size);
-    gauge('vigie_devices_known', 'Devices the store remembers', () => Object.keys(daemon.store.data.devices).length);
-    counter('vigie_store_writes_total', 'Store writes (atomic)', () => daemon.store.writes);
-    counter('vigie_store_write_errors_total', 'Store writes that failed', () => daemon.store.writeErrors);
-    gauge('vigie_store_write_failing', '1 while store writes fail (data kept in memory, retried)', () => (daemon.store.lastError !== null ? 1 : 0));
-    gauge('vigie_store_low_space', '1 when the state folder has less than twice the store size free', () => (daemon.store.lowSpace ? 1 : 0));
-    counter('vigie_timer_errors_total', 'Timer ticks (or readings in them) that failed, e.g. out of file descriptors', () => daemon.tickErrors);
-    gauge('vigie_live_clients', 'WebSocket clients connected', () => daemon.hub.size);
+    const m = () => daemon.metrics();
+    counter('vigie_packets_total', 'Packets decoded', () => m().packets);
+    counter('vigie_bytes_total', 'Bytes on the wire of the packets decoded', () => m().bytes);
+    counter('vigie_malformed_packets_total', 'Packets counted as malformed and skipped', () => m().malformed);
+    counter('vigie_capture_received_total', 'Packets libpcap received (all reopenings)', () => m().captureReceived);
+    counter('vigie_capture_dropped_total', 'Packets the kernel dropped for lack of buffer space', () => m().captureDropped);
+    counter('vigie_capture_interface_dropped_total', 'Packets the interface dropped', () => m().captureInterfaceDropped);
+    counter('vigie_capture_reopened_total', 'Times the capture was reopened (interface down/up, replaced)', () => m().captureReopened);
+    counter('vigie_flows_total', 'Flows seen', () => m().flowsCreated);
+    counter('vigie_flows_evicted_total', 'Flows evicted from the full flow table', () => m().flowsEvicted);
+    gauge('vigie_flows', 'Flows in the flow table', () => m().flows);
+    gauge('vigie_devices', 'Devices in the live device table', () => m().devices);
+    gauge('vigie_devices_known', 'Devices the store remembers', () => m().devicesKnown);
+    counter('vigie_store_writes_total', 'Store writes (atomic)', () => m().storeWrites);
+    counter('vigie_store_write_errors_total', 'Store writes that failed', () => m().storeWriteErrors);
+    gauge('vigie_store_write_failing', '1 while store writes fail (data kept in memory, retried)', () => (m().storeFailing ? 1 : 0));
+    gauge('vigie_store_low_space', '1 when the state folder has less than twice the store size free', () => (m().storeLowSpace ? 1 : 0));
+    counter('vigie_timer_errors_total', 'Timer ticks (or readings in them) that failed, e.g. out of file descriptors', () => m().timerErrors);
+    gauge('vigie_live_clients', 'WebSocket clients connected', () => m().liveClients);
+    counter('vigie_live_refused_total', 'WebSocket clients refused at a cap (per address or overall)', () => m().liveRefused);
+    counter('vigie_live_dropped_total', 'WebSocket clients dropped for being too slow (their own limit or the shared budget)', () => m().liveDropped);
+    gauge('vigie_live_queued_bytes', 'Bytes queued on all WebSocket clients together', () => m().liveQueuedBytes);
+    counter('vigie_event_log_lines_total', 'Lines written to the --event-log file', () => m().eventLogWritten);
+    counter('vigie_event_log_write_errors_total', 'Event-log writes that failed (the line is lost, the daemon goes on)', () => m().eventLogErrors);
+    gauge('vigie_event_log_write_failing', '1 while event-log writes fail (e.g. a full disk)', () => (m().eventLogFailing ? 1 : 0));
     const open = new client.Gauge({
       name: 'vigie_alerts_open',
       help: 'Alerts neither muted nor acknowledged, by severity',
@@ -72,7 +78,7 @@ export class Metrics {
       registers: [r],
       collect() {
         this.reset();
-        for (const [k, n] of daemon.raised) {
+        for (const [k, n] of daemon.raised()) {
           const [severity, rule] = k.split('\t');
           this.inc({ severity, rule }, n);
         }

@@ -9,9 +9,23 @@ import path from 'node:path';
 
 let sequence = 0;
 
+/**
+ * The error with the target's name where it had the temporary file's: each attempt has its own
+ * temporary name, and a message that changed at every retry would be logged at every retry.
+ */
+function naming(e: unknown, tmp: string, file: string): unknown {
+  if (e instanceof Error && e.message.includes(tmp)) e.message = e.message.split(tmp).join(file);
+  return e;
+}
+
 export async function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${++sequence}.tmp`);
-  const fh = await fs.promises.open(tmp, 'w', mode);
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(tmp, 'w', mode);
+  } catch (e) {
+    throw naming(e, tmp, file);
+  }
   try {
     await fh.writeFile(data);
     await fh.sync();
@@ -19,14 +33,14 @@ export async function writeFileAtomic(file: string, data: string | Buffer, mode 
     // A full disk can fail the close too: the temporary file is removed whatever happens.
     await fh.close().catch(() => {});
     await fs.promises.rm(tmp, { force: true }).catch(() => {});
-    throw e;
+    throw naming(e, tmp, file);
   }
   try {
     await fh.close();
     await fs.promises.rename(tmp, file);
   } catch (e) {
     await fs.promises.rm(tmp, { force: true }).catch(() => {});
-    throw e;
+    throw naming(e, tmp, file);
   }
   await syncDir(path.dirname(file));
 }

@@ -8,102 +8,26 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Low, type Adapter } from 'lowdb';
-import type { Alert, Mute } from '../verdicts/alert.js';
-import type { Category } from '../devices/rules.js';
-import type { DeviceRecord } from '../report/types.js';
-import type { Zone } from '../model/plan.js';
+import type { Alert } from '../model/alert.js';
+import type { DeviceRecord } from '../model/device.js';
 import type { DeviceProfile } from '../model/profile.js';
 import { validator } from '../rules/load.js';
 import { removeStaleTemporaries, setAside, writeFileAtomic, writeFileAtomicSync } from './atomic-file.js';
 import { byText } from '../util/order.js';
+import type { FlowRecord } from '../model/flow.js';
+import { type FlowPlace, recordFlow } from './traffic.js';
+import { DEFAULT_RETENTION, type AppliedPlan, type Destination, type HourBucket, type Retention, type StoreData, type StoredDevice, type StoredMute, type StoredSettings } from './store-data.js';
+
+export * from './store-data.js';
 
 export const STORE_SCHEMA = 2;
 
-/** What the household said about a device, and the last picture of it the daemon had. */
-export interface StoredDevice {
-  mac: string;
-  label?: string | null;
-  category?: Category | null;
-  /** A phone, computer or anything marked personal: counters and alerts, no destinations. */
-  personal?: boolean | null;
-  /** The household opted in to keep destinations of a personal device. */
-  history?: boolean;
-  /** The segmentation zone the household chose (null: the policy's advice). */
-  zone?: Zone | null;
-  firstSeen: string;
-  lastSeen: string;
-  record?: DeviceRecord | null;
-}
+/** Bounds on what the API can add (finding 15 of issue 16): a LAN client cannot grow the store without end. */
+export const MAX_MUTES = 1000;
+export const MAX_DEVICE_ENTRIES = 4096;
 
-/** Bytes up and down in one hour, by country, organisation and app (capped, rest in "other"). */
-export interface HourBucket {
-  hour: string;
-  up: number;
-  down: number;
-  by?: { country: Record<string, [number, number]>; org: Record<string, [number, number]>; app: Record<string, [number, number]> };
-}
-
-/** Where a device sends data: one entry per host name (or address) and port. */
-export interface Destination {
-  key: string;
-  ip: string;
-  port: number;
-  hostname: string | null;
-  country: string | null;
-  org: string | null;
-  app: string | null;
-  encrypted: boolean | null;
-  up: number;
-  down: number;
-  flows: number;
-  firstSeen: string;
-  lastSeen: string;
-}
-
-export interface StoredMute extends Mute {
-  id: string;
-  created: string;
-}
-
-export interface Retention {
-  alertDays: number;
-  maxAlerts: number;
-  aggregateDays: number;
-  deviceDays: number;
-}
-
-export const DEFAULT_RETENTION: Retention = { alertDays: 90, maxAlerts: 2000, aggregateDays: 30, deviceDays: 365 };
-
-/** Settings changed from the dashboard: they beat the config file's. */
-export interface StoredSettings {
-  homeCountry?: string | null;
-  trustedCountries?: string[] | null;
-  retention?: Partial<Retention>;
-}
-
-export interface StoreData {
-  schema: number;
-  created: string;
-  devices: Record<string, StoredDevice>;
-  alerts: Alert[];
-  /** Acknowledged alerts: id → when. */
-  acks: Record<string, string>;
-  mutes: StoredMute[];
-  settings: StoredSettings;
-  aggregates: Record<string, HourBucket[]>;
-  destinations: Record<string, Destination[]>;
-  /** What each device was seen doing (segmentation's input), by MAC. */
-  profiles: Record<string, DeviceProfile>;
-  /** The last plan applied from the daemon: when, its digest, confirmed or not. */
-  segment?: { applied?: AppliedPlan | null };
-}
-
-export interface AppliedPlan {
-  at: string;
-  digest: string;
-  confirmed: string | null;
-  devices: number;
-}
+/** A bound the API hit: the routes answer 409 with this message. */
+export class StoreLimitError extends Error {}
 
 export function emptyStore(now = new Date()): StoreData {
   return { schema: STORE_SCHEMA, created: now.toISOString(), devices: {}, alerts: [], acks: {}, mutes: [], settings: {}, aggregates: {}, destinations: {}, profiles: {} };
@@ -164,8 +88,10 @@ function readDocument(file: string): { data: StoreData | null; reason: string | 
   let doc: Record<string, unknown>;
   try {
     doc = JSON.parse(text) as Record<string, unknown>;
-  } catch (e) {
-    return { data: null, reason: `not JSON: ${(e as Error).message}`, migratedFrom: null };
+  } catch {
+    // Not JSON.parse's message: it quotes the file's first bytes, and the file may be a symlink to
+    // anything (a key, /etc/shadow): the log says what and how big, never what it holds.
+    return { data: null, reason: `not JSON (${Buffer.byteLength(text)} bytes)`, migratedFrom: null };
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return { data: null, reason: 'not a JSON object', migratedFrom: null };
   const version = doc.schema;
@@ -339,6 +265,180 @@ export class Store {
 
   get pending(): boolean {
     return this.dirty;
+  }
+
+  /** Marks an alert acknowledged; false when no such alert. */
+  ack(id: string, at = new Date()): Alert | null {
+    const a = this.data.alerts.find((x) => x.id === id);
+    if (!a) return null;
+    this.data.acks[a.id] = at.toISOString();
+    this.touch();
+    return a;
+  }
+
+  unack(id: string): Alert | null {
+    const a = this.data.alerts.find((x) => x.id === id);
+    if (!a) return null;
+    delete this.data.acks[a.id];
+    this.touch();
+    return a;
+  }
+
+  acknowledged(id: string): string | null {
+    return this.data.acks[id] ?? null;
+  }
+
+  mutes(): readonly StoredMute[] {
+    return this.data.mutes;
+  }
+
+  addMute(m: StoredMute): StoredMute {
+    if (this.data.mutes.length >= MAX_MUTES) throw new StoreLimitError(`at most ${MAX_MUTES} mutes: delete some first`);
+    this.data.mutes.push(m);
+    this.touch();
+    return m;
+  }
+
+  removeMute(id: string): boolean {
+    const before = this.data.mutes.length;
+    this.data.mutes = this.data.mutes.filter((m) => m.id !== id);
+    if (this.data.mutes.length === before) return false;
+    this.touch();
+    return true;
+  }
+
+  settings(): Readonly<StoredSettings> {
+    return this.data.settings;
+  }
+
+  updateSettings(patch: StoredSettings): void {
+    const s = this.data.settings;
+    if (patch.homeCountry !== undefined) s.homeCountry = patch.homeCountry;
+    if (patch.trustedCountries !== undefined) s.trustedCountries = patch.trustedCountries;
+    if (patch.retention !== undefined) s.retention = { ...s.retention, ...patch.retention };
+    this.touch();
+  }
+
+  /** One device's stored entry, made when missing; refused past MAX_DEVICE_ENTRIES for a new one. */
+  deviceEntry(mac: string, now = new Date()): StoredDevice {
+    const existing = this.data.devices[mac];
+    if (existing) return existing;
+    if (Object.keys(this.data.devices).length >= MAX_DEVICE_ENTRIES) throw new StoreLimitError(`at most ${MAX_DEVICE_ENTRIES} devices are remembered: forget some (shorter retention.deviceDays) first`);
+    const t = now.toISOString();
+    return (this.data.devices[mac] = { mac, firstSeen: t, lastSeen: t });
+  }
+
+  storedDevice(mac: string): Readonly<StoredDevice> | undefined {
+    return this.data.devices[mac];
+  }
+
+  deviceCount(): number {
+    return Object.keys(this.data.devices).length;
+  }
+
+  hourly(mac: string): readonly HourBucket[] {
+    return this.data.aggregates[mac] ?? [];
+  }
+
+  /** Every device the store remembers, by MAC. */
+  storedDevices(): [string, Readonly<StoredDevice>][] {
+    return Object.entries(this.data.devices);
+  }
+
+  /** A household's change to a device (label, category, personal, history, zone); bounded as deviceEntry. */
+  updateDevice(mac: string, patch: Partial<Pick<StoredDevice, 'label' | 'category' | 'personal' | 'history' | 'zone'>>, now = new Date()): Readonly<StoredDevice> {
+    const s = this.deviceEntry(mac, now);
+    if (patch.label !== undefined) s.label = patch.label;
+    if (patch.category !== undefined) s.category = patch.category;
+    if (patch.personal !== undefined) s.personal = patch.personal;
+    if (patch.history !== undefined) s.history = patch.history;
+    if (patch.zone !== undefined) s.zone = patch.zone;
+    this.touch();
+    return s;
+  }
+
+  /**
+   * The daemon's latest picture of a device it sees on the network; true when the store did not
+   * know it. Not bounded by MAX_DEVICE_ENTRIES: the engine's device table is, and retention prunes.
+   */
+  recordDevice(mac: string, record: DeviceRecord): boolean {
+    const s = this.data.devices[mac];
+    this.data.devices[mac] = { ...(s ?? { mac, firstSeen: record.firstSeen }), lastSeen: record.lastSeen, record };
+    this.touch();
+    return !s;
+  }
+
+  alerts(): readonly Alert[] {
+    return this.data.alerts;
+  }
+
+  /**
+   * The live list the verdicts keep their alerts in: they update an alert in place (count, last
+   * seen, muted) and say so with alertChanged().
+   */
+  alertList(): Alert[] {
+    return this.data.alerts;
+  }
+
+  addAlert(a: Alert): void {
+    this.data.alerts.push(a);
+    this.touch();
+  }
+
+  alertChanged(): void {
+    this.touch();
+  }
+
+  /** An ended flow into the device's hourly traffic and (when detailed) its destinations. */
+  recordFlow(mac: string, r: FlowRecord, place: FlowPlace, detailed: boolean): void {
+    recordFlow(this.data, mac, r, place, detailed);
+    this.touch();
+  }
+
+  destinations(mac: string): readonly Destination[] {
+    return this.data.destinations[mac] ?? [];
+  }
+
+  allDestinations(): [string, readonly Destination[]][] {
+    return Object.entries(this.data.destinations);
+  }
+
+  allHourly(): (readonly HourBucket[])[] {
+    return Object.values(this.data.aggregates);
+  }
+
+  /** The household opted a device out of history: what was kept goes too, not only what comes next. */
+  forgetDetail(mac: string): void {
+    delete this.data.destinations[mac];
+    for (const h of this.data.aggregates[mac] ?? []) delete h.by;
+    this.touch();
+  }
+
+  profiles(): DeviceProfile[] {
+    return Object.values(this.data.profiles ?? {});
+  }
+
+  /** Profiles are kept by reference: the profile book updates them in place and touches. */
+  saveProfile(mac: string, p: DeviceProfile): void {
+    this.data.profiles ??= {};
+    if (this.data.profiles[mac] !== p) this.data.profiles[mac] = p;
+    this.touch();
+  }
+
+  setApplied(applied: AppliedPlan): void {
+    this.data.segment = { applied };
+    this.touch();
+  }
+
+  applied(): AppliedPlan | null {
+    return this.data.segment?.applied ?? null;
+  }
+
+  confirmApplied(at = new Date()): AppliedPlan | null {
+    const a = this.data.segment?.applied ?? null;
+    if (a) a.confirmed = at.toISOString();
+    this.touch();
+    return a;
   }
 
   retention(): Retention {

@@ -5,7 +5,7 @@
  * watches things, not people.
  */
 import type { FlowRecord } from '../report/types.js';
-import type { Destination, HourBucket, StoreData } from './store.js';
+import type { Destination, HourBucket, StoreData } from './store-data.js';
 import { byText } from '../util/order.js';
 
 /** Keys per dimension of an hour; the rest is summed under "other". */

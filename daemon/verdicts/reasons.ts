@@ -6,7 +6,7 @@
  */
 import { list, type PhraseContext } from '../protocols/contract.js';
 import { appName, PROTOCOL_FIELDS } from '../protocols/registry.js';
-import { formatBytes } from '../report/summary.js';
+import { formatBytes } from '../util/units.js';
 import { explain, type Finding, type Held, type Scalar, type Situation } from './condition.js';
 import { countryName } from './country-names.js';
 import { type AlertRule, type Severity, severityRank } from './rules.js';

@@ -3,12 +3,10 @@ import { BUILTIN_RULES, loadRuleSet, loadYamlFile, type RuleError } from '../rul
 import type { Condition } from './condition.js';
 import { checkTemplate, type Placeholder } from './template.js';
 
-export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+import { type Severity, severityRank } from '../model/severity.js';
 
-export function severityRank(s: Severity): number {
-  return SEVERITIES.indexOf(s);
-}
+// Severities are the domain model's (daemon/model/severity.ts), shared with the dashboard.
+export { SEVERITIES, type Severity, severityRank } from '../model/severity.js';
 
 /** A title used when its condition holds (the first that holds wins; else the rule's `title`). */
 export interface TitleVariant {

@@ -5,19 +5,21 @@
  * updated as it repeats: count, last seen, the highest severity reached, the latest evidence.
  */
 import { createHash } from 'node:crypto';
-import type { DeviceOverride } from '../analysis/config.js';
-import { isoTime } from '../analysis/flow-record.js';
+import type { DeviceOverride } from '../model/device.js';
+import { isoTime } from '../model/time.js';
 import type { Device } from '../devices/device-table.js';
 import { type DeviceIdentity, identify } from '../devices/identity.js';
 import type { DeviceKnowledge } from '../devices/rules.js';
 import type { Geo } from '../geo/geo.js';
-import type { FlowRecord } from '../report/types.js';
+import type { FlowRecord } from '../model/flow.js';
 import { type CloudPlatform, cloudOf, cloudOfProtocol } from '../rules/load.js';
-import { type Alert, type AlertDestination, isMuted, type Mute } from './alert.js';
+import type { Alert, AlertDestination, Mute } from '../model/alert.js';
+import { isMuted } from './alert.js';
 import { matches, type Situation } from './condition.js';
 import { flowEvidence } from './evidence.js';
 import { judge } from './reasons.js';
-import { type AlertRule, severityRank } from './rules.js';
+import { severityRank } from '../model/severity.js';
+import type { AlertRule } from './rules.js';
 import { flowSituation, remoteOf } from './situation.js';
 import { render } from './template.js';
 import { alertValues, titleOf, variantOf } from './texts.js';
@@ -269,7 +271,7 @@ export class Verdicts {
 
   private hourly(d: Device, ts: number): void {
     const hour = Math.floor(ts / 3600);
-    let u = this.usage.get(d);
+    const u = this.usage.get(d);
     if (!u) {
       this.usage.set(d, { hour, mark: d.bytesUp, history: [] });
       return;

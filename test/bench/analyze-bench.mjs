@@ -2,7 +2,7 @@
 // (nDPI 4.2, Debian libndpi-bin) and tshark (4.0, full dissection with a conversation tap) on the
 // same generated home capture, in the same run. Wall time includes each tool's start-up, as a
 // user would experience it. Each tool runs RUNS times; the median time and the largest RSS count.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -30,7 +30,10 @@ function all(node, key, out = []) {
   } else if (node && typeof node === 'object') {
     for (const [k, v] of Object.entries(node)) {
       if (k === key) {
-        if (Array.isArray(v)) for (const x of v) typeof x === 'object' ? all(x, key, out) : out.push(x);
+        if (Array.isArray(v)) for (const x of v) {
+          if (typeof x === 'object') all(x, key, out);
+          else out.push(x);
+        }
         else if (typeof v !== 'object' || v === null) out.push(v);
         else all(v, key, out);
       } else if (v && typeof v === 'object') all(v, key, out);

@@ -8,7 +8,7 @@
  *   of the filtered capture as out of the whole one.
  * The filter is compiled by libpcap through tcpdump, as the daemon's capture compiles it.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Daemon } from '../../daemon/run/daemon.js';
 import { casePath, describeCorpus } from '../helpers/corpus.js';
 import { haveCommands } from '../helpers/home-lab.js';

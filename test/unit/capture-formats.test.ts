@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { analyzeCapture } from '../../daemon/analysis/analyze.js';
 import type { AnalysisReport } from '../../daemon/report/types.js';
 import { casePath, describeCorpus } from '../helpers/corpus.js';

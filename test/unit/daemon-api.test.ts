@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Daemon } from '../../daemon/run/daemon.js';
 import { casePath, describeCorpus } from '../helpers/corpus.js';
 import { vigie } from '../helpers/cli.js';
@@ -296,6 +296,44 @@ describeCorpus('daemon API', () => {
     const seqs = messages.filter((m) => m.seq !== undefined && m.type !== 'hello').map((m) => m.seq!);
     expect(seqs[0]).toBe(1);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  });
+
+  it('refuses a live client past the per-address cap at the upgrade: HTTP 503 with the reason, before any socket opens', async () => {
+    const url = base.replace('http', 'ws') + 'api/live';
+    const opts = { headers: { Cookie: cookie }, origin: base.replace(/\/$/, '') };
+    const open: WebSocket[] = [];
+    try {
+      for (let i = 0; i < 16; i++) {
+        const ws = new WebSocket(url, opts);
+        await new Promise<void>((resolve, reject) => {
+          ws.once('open', () => resolve());
+          ws.once('error', reject);
+        });
+        open.push(ws);
+      }
+      const extra = new WebSocket(url, opts);
+      const refused = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        extra.once('open', () => reject(new Error('the 17th client from one address was let in')));
+        extra.once('unexpected-response', (_req, res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+      });
+      expect(refused.status).toBe(503);
+      expect(refused.body).toMatch(/too many live clients from 127\.0\.0\.1: 16 connected/);
+      // One leaves: the next is let in again.
+      open.pop()!.close();
+      await new Promise((r) => setTimeout(r, 200));
+      const again = new WebSocket(url, opts);
+      await new Promise<void>((resolve, reject) => {
+        again.once('open', () => resolve());
+        again.once('unexpected-response', () => reject(new Error('refused after a client left')));
+      });
+      open.push(again);
+    } finally {
+      for (const ws of open) ws.close();
+    }
   });
 
   it('does not serve files outside the dashboard, and says when it is not built', async () => {

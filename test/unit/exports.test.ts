@@ -10,7 +10,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventLog, SyslogSender, Webhook } from '../../daemon/run/exports.js';
+import { EventLog, SyslogSender, Webhook } from '../../daemon/exports/alert-exports.js';
 import type { Alert } from '../../daemon/verdicts/alert.js';
 
 const alert: Alert = {

@@ -15,17 +15,17 @@ import { casePath, describeCorpus } from '../helpers/corpus.js';
 const PASSWORD = 'correct-horse-battery-staple';
 
 describe('login lockout and a clock stepped back', () => {
-  it('locks out for one window at most when the failures lie in the future', () => {
+  it('locks out for one window at most when the failures lie in the future', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vigie-clock-auth-'));
     try {
       const auth = new Auth(authPath(dir), { VIGIE_ADMIN_PASSWORD: PASSWORD });
       const t = Date.UTC(2026, 5, 1, 12);
-      for (let i = 0; i < 5; i++) expect(auth.login('wrong password!', '192.0.2.7', t + i).ok).toBe(false);
+      for (let i = 0; i < 5; i++) expect((await auth.login('wrong password!', '192.0.2.7', t + i)).ok).toBe(false);
       const back = t - 86400e3;
-      const r = auth.login(PASSWORD, '192.0.2.7', back);
+      const r = await auth.login(PASSWORD, '192.0.2.7', back);
       expect(r.ok).toBe(false);
       expect(r.ok ? 0 : (r.retryAfter ?? 0)).toBeLessThanOrEqual(15 * 60);
-      expect(auth.login(PASSWORD, '192.0.2.7', back + 15 * 60e3 + 1000).ok).toBe(true);
+      expect((await auth.login(PASSWORD, '192.0.2.7', back + 15 * 60e3 + 1000)).ok).toBe(true);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeCapture } from '../../daemon/analysis/analyze.js';
 import { Daemon } from '../../daemon/run/daemon.js';
 import { renderSummary } from '../../daemon/report/summary.js';
-import { SyslogSender } from '../../daemon/run/exports.js';
+import { SyslogSender } from '../../daemon/exports/alert-exports.js';
 import type { Alert } from '../../daemon/verdicts/alert.js';
 import { vigie } from '../helpers/cli.js';
 import { writePcapng } from '../helpers/pcap-writer.js';

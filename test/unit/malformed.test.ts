@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { analyzeCapture } from '../../daemon/analysis/analyze.js';
 import { casePath, describeCorpus } from '../helpers/corpus.js';
 import { haveTool, tsharkFields } from '../helpers/tshark.js';

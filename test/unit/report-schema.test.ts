@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { vigie } from '../helpers/cli.js';
 import { casePath, describeCorpus, ROOT } from '../helpers/corpus.js';
 
@@ -43,7 +43,8 @@ describeCorpus('vigie analyze --json matches its schema', () => {
     // The summary for a person lists it too.
     const text = vigie(['analyze', '--home-country', 'FR', casePath('peafowl/mqtt-1')]).stdout;
     // The title names the device (vendor and MAC), the broker, its country and what held.
-    expect(text).toMatch(/critical\s+Apple, Inc\. 28:cf:e9:21:14:8f talks MQTT without encryption to 198\.41\.30\.241 \(Canada\), a broker open to anyone\s+10\.0\.1\.4\s+198\.41\.30\.241:1883\s+CA\s+2/);
+    // The device column names it as the dashboard does (label, host name, MAC: model/device.ts deviceName), as the Devices table above.
+    expect(text).toMatch(/critical\s+Apple, Inc\. 28:cf:e9:21:14:8f talks MQTT without encryption to 198\.41\.30\.241 \(Canada\), a broker open to anyone\s+28:cf:e9:21:14:8f\s+198\.41\.30\.241:1883\s+CA\s+2/);
     expect(doc.alerts[0].reasons).toEqual(['198.41.30.241 is in Canada, outside the trusted countries', 'the broker accepts anonymous clients']);
   });
 

@@ -1,9 +1,9 @@
 // Numbers, times and names as a person reads them. Country names come from the browser's own
 // CLDR data (Intl.DisplayNames): nothing to download.
-const SEV = ['info', 'low', 'medium', 'high', 'critical'];
-export function severityRank(s: string | null | undefined): number {
-  return s ? SEV.indexOf(s) : -1;
-}
+import { CATEGORIES as MODEL_CATEGORIES, type Category, deviceName as modelDeviceName } from '../../../daemon/model/device';
+
+// Severities, categories and the device-name rule are the daemon's own (daemon/model/): one copy.
+export { severityRank } from '../../../daemon/model/severity';
 
 export function bytes(n: number): string {
   if (!Number.isFinite(n)) return '–';
@@ -44,7 +44,7 @@ export function countryName(code: string | null | undefined): string {
   }
 }
 
-export const CATEGORY_LABEL: Record<string, string> = {
+export const CATEGORY_LABEL: Record<Category, string> = {
   camera: 'Camera',
   baby_monitor: 'Baby monitor',
   doorbell: 'Doorbell',
@@ -68,14 +68,15 @@ export const CATEGORY_LABEL: Record<string, string> = {
   vehicle_charger: 'Vehicle charger',
   unknown: 'Unknown',
 };
-export const CATEGORIES = Object.keys(CATEGORY_LABEL);
+export const CATEGORIES: readonly string[] = MODEL_CATEGORIES;
 
 export function categoryLabel(c: string): string {
-  return CATEGORY_LABEL[c] ?? c;
+  return CATEGORY_LABEL[c as Category] ?? c;
 }
 
-export function deviceName(d: { label: string | null; mac: string | null; id: string; record?: { hostname: string | null } | null }): string {
-  return d.label ?? d.record?.hostname ?? d.mac ?? d.id;
+/** A device's name, by the model's rule: a device view (its host name in `record`) or an alert's device. */
+export function deviceName(d: { label: string | null; mac: string | null; id: string; hostname?: string | null; record?: { hostname: string | null } | null }): string {
+  return modelDeviceName({ label: d.label, hostname: d.hostname ?? d.record?.hostname ?? null, mac: d.mac, id: d.id });
 }
 
 export function deviceKey(d: { mac: string | null; id: string }): string {

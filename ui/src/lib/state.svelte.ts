@@ -2,9 +2,9 @@
 // lists are fetched once, then every `alert` and `device` message updates them in place. After
 // a reconnect the daemon replays what was missed (`?since=SEQ`) or says `resync`, and a daemon
 // that restarted (another `started`) is fetched again whole.
-import { api } from './api';
+import { call } from './api';
 import type { AlertView, DeviceView, LiveMessage, Status } from './types';
-import { severityRank } from './format';
+import { deviceName, severityRank } from './format';
 
 export type Connection = 'connecting' | 'live' | 'reconnecting' | 'offline';
 
@@ -47,7 +47,7 @@ export function sortAlerts(list: AlertView[]): AlertView[] {
 }
 
 export async function refresh(): Promise<void> {
-  const [devices, alerts, status] = await Promise.all([api<DeviceView[]>('/api/devices'), api<AlertView[]>('/api/alerts?limit=2000'), api<Status>('/api/status')]);
+  const [devices, alerts, status] = await Promise.all([call('devices'), call('alerts', { query: { limit: 2000 } }), call('status')]);
   app.devices = devices;
   app.alerts = sortAlerts(alerts);
   app.status = status;
@@ -63,12 +63,8 @@ export async function refresh(): Promise<void> {
   app.version++;
 }
 
-function deviceName(d: { label: string | null; hostname?: string | null; mac: string | null; id: string }): string {
-  return d.label ?? d.hostname ?? d.mac ?? d.id;
-}
-
 function newDeviceText(d: DeviceView): string {
-  return `New device: ${deviceName({ ...d, hostname: d.record?.hostname })}${d.record?.vendor ? ` (${d.record.vendor})` : ''}`;
+  return `New device: ${deviceName(d)}${d.record?.vendor ? ` (${d.record.vendor})` : ''}`;
 }
 
 function tick(item: TickerItem): void {
@@ -153,7 +149,7 @@ function connect(): void {
     if (stopped) return;
     app.connection = 'reconnecting';
     // The upgrade is refused without a session: find out whether we were logged out.
-    api('/api/session').catch(() => {});
+    call('session').catch(() => {});
     // Exponential backoff with jitter, 0.5 s to 30 s.
     const wait = Math.min(30_000, backoff) * (0.75 + Math.random() * 0.5);
     backoff = Math.min(30_000, backoff * 2);

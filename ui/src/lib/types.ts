@@ -25,7 +25,8 @@ export type {
   Zone,
 } from '../../../daemon/server/api-types.js';
 
-export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
+// Severities as values, from the model (one copy).
+export { SEVERITIES } from '../../../daemon/model/severity';
 
 // Zone names and what each means, as values: one copy, the daemon's (daemon/model/plan.ts imports
 // nothing, so the bundle takes it whole).

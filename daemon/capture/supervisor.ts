@@ -7,8 +7,8 @@
  * the cause). Statistics add up across reopenings.
  */
 import fs from 'node:fs';
-import { LiveCapture, type LiveOptions } from '../capture/live.js';
-import type { PacketSink } from '../capture/sink.js';
+import { LiveCapture, type LiveOptions } from './live.js';
+import type { PacketSink } from './sink.js';
 
 export interface CaptureStatus {
   interface: string;

@@ -5,8 +5,8 @@
  * the pace comes from the recorded gaps. Memory stays bounded: the reader pauses after each
  * chunk until the packets of that chunk are due.
  */
-import { readCapture, type CaptureReadResult } from '../capture/reader.js';
-import type { PacketSink } from '../capture/sink.js';
+import { readCapture, type CaptureReadResult } from './reader.js';
+import type { PacketSink } from './sink.js';
 
 interface Queued {
   link: number;
@@ -18,6 +18,10 @@ interface Queued {
 export async function replay(file: string, sink: PacketSink, speed: number, now: () => number = () => Date.now() / 1000): Promise<CaptureReadResult> {
   let offset = NaN;
   let wallStart = NaN;
+  // The pace counts on the monotonic clock: a wall clock stepped during a replay neither bursts
+  // the rest of the capture nor stalls it for the length of the step.
+  let monoStart = NaN;
+  const mono = () => performance.now() / 1000;
   let first = NaN;
   const queue: Queued[] = [];
   const paced = speed > 0;
@@ -25,6 +29,7 @@ export async function replay(file: string, sink: PacketSink, speed: number, now:
     packet(link, buf, off, caplen, wirelen, ts) {
       if (Number.isNaN(offset)) {
         wallStart = now();
+        monoStart = mono();
         first = ts;
         offset = wallStart - ts;
       }
@@ -44,8 +49,8 @@ export async function replay(file: string, sink: PacketSink, speed: number, now:
       return;
     }
     for (const q of queue) {
-      const due = wallStart + (q.ts - first) / speed;
-      const wait = due - now();
+      const due = monoStart + (q.ts - first) / speed;
+      const wait = due - mono();
       if (wait > 0.002) await sleep(wait);
       sink.packet(q.link, q.data, 0, q.data.length, q.wirelen, wallStart + (q.ts - first) / speed);
     }

@@ -8,7 +8,9 @@
  *
  * The client is a small MQTT 3.1.1 publisher (OASIS MQTT 3.1.1: CONNECT §3.1, CONNACK §3.2,
  * PUBLISH §3.3 at QoS 0, PINGREQ §3.12, DISCONNECT §3.14; remaining length §2.2.3): nothing is
- * subscribed to, so nothing from the broker is parsed beyond CONNACK and PINGRESP.
+ * subscribed to, so nothing from the broker is parsed beyond CONNACK and PINGRESP. Not the
+ * `mqtt` package: mqtt@5.16 installs 41 packages, 13 MB (measured with `npm i --omit=dev`),
+ * against a 512 MB router's flash, for the five packet types this publisher writes.
  */
 import net from 'node:net';
 import os from 'node:os';

@@ -8,6 +8,7 @@
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
+import { deviceName } from '../model/device.js';
 import { escapeControls } from '../util/text.js';
 import type { Alert } from '../verdicts/alert.js';
 
@@ -16,22 +17,51 @@ export class EventLog {
   rotations = 0;
   private size: number;
 
+  /** Writes that failed (full disk, a symlink put at the path since): counted, told once per reason. */
+  errors = 0;
+  lastError: string | null = null;
+  /** Failed writes in a row (the end of a run of failures is told too). */
+  failures = 0;
+
   constructor(
     readonly file: string,
     private readonly maxBytes = 10 * 1024 * 1024,
     private readonly keep = 3,
+    private readonly log: (msg: string) => void = () => {},
   ) {
+    // A symlink at the path would have the daemon (root on a router) append to whatever it names.
+    let st: fs.Stats | null = null;
     try {
-      this.size = fs.statSync(file).size;
+      st = fs.lstatSync(file);
     } catch {
-      this.size = 0;
+      st = null;
     }
+    if (st?.isSymbolicLink()) throw new Error(`${file} is a symbolic link: refused (the event log is written as root; give a plain file)`);
+    this.size = st?.size ?? 0;
   }
 
   write(event: Record<string, unknown>): void {
     const line = JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n';
-    if (this.size + line.length > this.maxBytes && this.size > 0) this.rotate();
-    fs.appendFileSync(this.file, line, { mode: 0o600 });
+    try {
+      if (this.size + line.length > this.maxBytes && this.size > 0) this.rotate();
+      // O_NOFOLLOW (open(2)): a symlink planted between writes is refused with ELOOP, not followed.
+      const fd = fs.openSync(this.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+      try {
+        appendWhole(fd, Buffer.from(line));
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (e) {
+      this.errors++;
+      this.failures++;
+      const why = (e as NodeJS.ErrnoException).code === 'ELOOP' ? `${this.file} became a symbolic link: not followed` : (e as Error).message;
+      if (why !== this.lastError) this.log(`event log write failed: ${why}`);
+      this.lastError = why;
+      return;
+    }
+    if (this.failures > 0) this.log(`event log ${this.file} written again after ${this.failures} failed write${this.failures === 1 ? '' : 's'}`);
+    this.failures = 0;
+    this.lastError = null;
     this.size += Buffer.byteLength(line);
     this.written++;
   }
@@ -45,6 +75,27 @@ export class EventLog {
     else fs.rmSync(this.file, { force: true });
     this.size = 0;
     this.rotations++;
+  }
+}
+
+/**
+ * Writes the whole line or none of it: a full disk can take part of a write (a short count, then
+ * ENOSPC), and a half line would glue itself to the next one. What went in is cut off again.
+ */
+function appendWhole(fd: number, buf: Buffer): void {
+  const start = fs.fstatSync(fd).size;
+  let off = 0;
+  try {
+    while (off < buf.length) off += fs.writeSync(fd, buf, off);
+  } catch (e) {
+    if (off > 0) {
+      try {
+        fs.ftruncateSync(fd, start);
+      } catch {
+        // Nothing more can be done: the next reader skips one bad line.
+      }
+    }
+    throw e;
   }
 }
 
@@ -72,7 +123,7 @@ export class SyslogSender {
     const pri = FACILITY * 8 + (SYSLOG_SEVERITY[a.severity] ?? 6);
     const esc = (v: string) => v.replace(/[\]"\\]/g, (c) => `\\${c}`);
     const sd = `[vigie@32473 id="${esc(a.id)}" rule="${esc(a.rule)}" severity="${a.severity}" device="${esc(a.device.mac ?? a.device.id)}"${a.destination ? ` destination="${esc(a.destination.hostname ?? a.destination.ip)}" country="${esc(a.destination.country ?? '')}"` : ''}]`;
-    const who = a.device.label ?? a.device.hostname ?? a.device.mac ?? a.device.id;
+    const who = deviceName(a.device);
     const where = a.destination ? ` -> ${a.destination.hostname ?? a.destination.ip}:${a.destination.port}${a.destination.country ? ` (${a.destination.country})` : ''}` : '';
     const msg = `<${pri}>1 ${new Date().toISOString()} ${os.hostname()} vigie ${process.pid} ALERT ${sd} ${a.severity}: ${a.title}: ${who}${where}`;
     // Names come from the network: a newline would forge a second syslog line, an ESC reach a terminal.

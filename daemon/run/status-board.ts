@@ -1,0 +1,106 @@
+/**
+ * The daemon's figures (`/api/status`, the live feed's `stats`, /metrics): packets and rates,
+ * flows, devices, alerts, capture, store health, memory; and the guard of every timer, whose
+ * failures are counted and told once rather than ending the daemon (issue 16, finding 2).
+ */
+import os from 'node:os';
+import type { Engine } from '../analysis/engine.js';
+import type { CaptureStatus } from '../capture/supervisor.js';
+import type { Status } from '../server/api-types.js';
+import type { Store } from '../store/store.js';
+import type { Views } from './views.js';
+
+export interface StatusSources {
+  capture: () => CaptureStatus | null;
+  replay: () => Status['replay'];
+  rulesError: () => string | null;
+  eventLog: () => Status['eventLog'];
+  live: () => Status['live'];
+}
+
+export class StatusBoard {
+  readonly started = Date.now();
+  /** Uptime and rates count on the monotonic clock: a stepped wall clock makes neither negative nor huge. */
+  private readonly startedMono = performance.now();
+  /** Timer ticks that threw (out of descriptors, a bug): counted, told once per reason, the timer goes on. */
+  tickErrors = 0;
+  private readonly tickReasons = new Set<string>();
+  private lastMemory = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  private lastStats = { packets: 0, bytes: 0, at: performance.now() };
+  private rates = { pps: 0, bps: 0 };
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly store: Store,
+    private readonly views: Views,
+    private readonly sources: StatusSources,
+    private readonly log: (msg: string) => void,
+  ) {}
+
+  /** Runs one timer's work; what it throws is counted and told once. */
+  guarded(what: string, f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.tickFailed(what, e as Error);
+    }
+  }
+
+  private tickFailed(what: string, e: Error): void {
+    this.tickErrors++;
+    const why = `${what}: ${e.message}`;
+    if (this.tickReasons.size < 32 && !this.tickReasons.has(why)) {
+      this.tickReasons.add(why);
+      this.log(`WARNING: ${why} (counted in vigie_timer_errors_total; told once)`);
+    }
+  }
+
+  /** process.memoryUsage() reads /proc and throws EMFILE when descriptors run out: the last figures then. */
+  private memory(): Status['memory'] {
+    try {
+      const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+      this.lastMemory = { rss, heapTotal, heapUsed, external, arrayBuffers };
+    } catch (e) {
+      this.tickFailed('memory figures', e as Error);
+    }
+    return { ...this.lastMemory };
+  }
+
+  /** Packets and bits a second over the last second: by the clock, not by whoever asks. */
+  measureRates(): void {
+    const st = this.engine.decoder.stats;
+    const now = performance.now();
+    const dt = Math.max(0.001, (now - this.lastStats.at) / 1000);
+    this.rates = { pps: (st.packets - this.lastStats.packets) / dt, bps: ((st.bytes - this.lastStats.bytes) * 8) / dt };
+    this.lastStats = { packets: st.packets, bytes: st.bytes, at: now };
+  }
+
+  stats(): Status {
+    const st = this.engine.decoder.stats;
+    const now = Date.now();
+    const { open, bySeverity } = this.views.alertSummary();
+    const s = this.store;
+    return {
+      time: new Date(now).toISOString(),
+      uptime: Math.round((performance.now() - this.startedMono) / 1000),
+      packets: st.packets,
+      bytes: st.bytes,
+      malformed: st.malformed,
+      packetsPerSecond: Math.round(this.rates.pps),
+      bitsPerSecond: Math.round(this.rates.bps),
+      flows: this.engine.flows.count,
+      flowsTotal: this.engine.flows.created,
+      devices: this.engine.devices.size,
+      devicesKnown: s.deviceCount(),
+      alerts: { open, bySeverity, total: s.alerts().length },
+      capture: this.sources.capture(),
+      replay: this.sources.replay(),
+      store: { writes: s.writes, errors: s.writeErrors, lastWrite: s.lastWrite, pending: s.pending, failing: s.lastError !== null, lastError: s.lastError, failingSince: s.failingSince, lowSpace: s.lowSpace, freeBytes: s.freeBytes },
+      rulesError: this.sources.rulesError(),
+      eventLog: this.sources.eventLog(),
+      live: this.sources.live(),
+      memory: this.memory(),
+      load: os.loadavg()[0],
+    };
+  }
+}
