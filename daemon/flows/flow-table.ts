@@ -305,7 +305,9 @@ export class FlowTable {
     const kd = slot * 2 + dir;
     this.packets.add(kd, 1);
     this.bytes.add(kd, pkt.wirelen);
-    this.payloadBytes.add(kd, pkt.payloadLen + pkt.payloadMissing);
+    // With sequence accounting, TCP payload is counted by sequence() as it advances: a
+    // retransmitted segment's bytes are not counted twice.
+    if (!(this.seqSet && proto === Proto.Tcp)) this.payloadBytes.add(kd, pkt.payloadLen + pkt.payloadMissing);
     this.last[slot] = ts;
     if (proto === Proto.Tcp) {
       if (dir === 0 && (pkt.tcpFlags & (TcpFlag.Syn | TcpFlag.Ack)) === TcpFlag.Syn) this.isn[slot] = pkt.seq;
@@ -332,14 +334,20 @@ export class FlowTable {
       set[kd] = 1;
       high[kd] = end;
       span.set(kd, len);
+      this.payloadBytes.add(kd, len);
       return;
     }
     const ahead = (end - high[kd]) | 0;
-    // Beyond a quarter of the sequence space ahead: not this stream (a reused port, garbage).
+    // Nothing new (a retransmission, a reordered old segment), or beyond a quarter of the
+    // sequence space ahead: not this stream (a reused port, garbage).
     if (ahead <= 0 || ahead > 0x40000000) return;
     high[kd] = end;
     span.add(kd, ahead);
-    const unseen = span.get(kd) - this.payloadBytes.get(kd);
+    // The segment's new bytes were seen; whatever lies between the last high mark and them was
+    // not (filtered out by the kernel, or lost by the capture): counted with estimated headers.
+    const seen = Math.min(len, ahead);
+    this.payloadBytes.add(kd, seen);
+    const unseen = ahead - seen;
     if (unseen <= 0) return;
     const segments = Math.ceil(unseen / SEGMENT_PAYLOAD);
     this.payloadBytes.add(kd, unseen);

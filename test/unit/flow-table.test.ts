@@ -23,6 +23,20 @@ describe('flow table', () => {
     expect(t.endpoint(a, 0).port).toBe(50000);
   });
 
+  it('sequence accounting counts a retransmitted segment once, and a gap the kernel filtered out once', () => {
+    const t = new FlowTable({ maxFlows: 16, timeouts: NEVER, onEnd: () => {}, sequenceVolumes: true });
+    const up = (seq: number, payloadLen: number, flags = TcpFlag.Ack | TcpFlag.Psh) =>
+      t.packet(packet({ src: '192.168.1.10', dst: '203.0.113.5', sport: 50000, dport: 9000, flags, seq, payloadLen, len: 66 + payloadLen }), 50000, 9000);
+    const s = up(1000, 0, TcpFlag.Syn);
+    up(1001, 1448);
+    up(1001, 1448); // retransmitted (seen twice on the wire, written once by the application)
+    up(2449 + 10 * 1448, 1448); // ten segments between were filtered out
+    up(2449, 1448); // a late copy of the first filtered one
+    expect(t.payloadBytes.get(s * 2)).toBe(12 * 1448);
+    // Seen: SYN, 4 data segments; estimated: the 10 filtered out.
+    expect(t.packets.get(s * 2)).toBe(5 + 10);
+  });
+
   it('a SYN-ACK seen first makes its receiver the originator', () => {
     const t = table(16);
     const s = t.packet(packet({ src: '203.0.113.5', dst: '192.168.1.10', sport: 443, dport: 50000, flags: TcpFlag.Syn | TcpFlag.Ack }), 443, 50000);
