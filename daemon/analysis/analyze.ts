@@ -14,6 +14,7 @@ import type { Alert } from '../verdicts/alert.js';
 import { severityRank } from '../verdicts/rules.js';
 import { byText } from '../util/order.js';
 import { ProfileBook } from '../profiles/profile-book.js';
+import { FlowSpill } from './flow-spill.js';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -53,27 +54,30 @@ function offlineProfiles(config: EngineConfig): ProfileBook {
 }
 
 /**
- * The same analysis for JSON output: each flow is serialised as it ends, so that a long capture
- * keeps compact strings rather than object graphs (less memory, less garbage collection). The
- * strings are those JSON.stringify gives for report.flows, in flow id order.
+ * The same analysis for JSON output: each flow is serialised as it ends and kept out of the heap
+ * (flow-spill.ts), so that a long capture holds neither object graphs nor millions of
+ * strings (less memory, less garbage collection). The texts are those JSON.stringify gives for
+ * report.flows, in flow id order. The caller closes the spill once written.
  */
-export async function analyzeCaptureToJson(source: string, opts: AnalyzeOptions = {}): Promise<{ report: AnalysisReport; flowJson: string[] }> {
-  const flowJson: string[] = [];
-  const ids: number[] = [];
+export async function analyzeCaptureToJson(source: string, opts: AnalyzeOptions = {}): Promise<{ report: AnalysisReport; flowJson: FlowSpill }> {
+  const spill = new FlowSpill();
   const config = opts.config ?? DEFAULT_CONFIG;
   const profiles = offlineProfiles(config);
   const engine = new Engine(config, {
     events: opts.events,
     flowEnded: (r) => {
-      ids.push(r.id);
-      flowJson.push(JSON.stringify(r));
+      spill.add(r.id, JSON.stringify(r));
       profiles.add(r);
     },
   });
-  const read = await readCapture(source, engine, opts);
-  engine.finish();
-  const order = ids.map((id, i) => [id, i]).sort((a, b) => a[0] - b[0]);
-  return { report: buildReport(read, engine, [], profiles), flowJson: order.map(([, i]) => flowJson[i]) };
+  try {
+    const read = await readCapture(source, engine, opts);
+    engine.finish();
+    return { report: buildReport(read, engine, [], profiles), flowJson: spill };
+  } catch (e) {
+    spill.close();
+    throw e;
+  }
 }
 
 export function buildReport(read: CaptureReadResult, engine: Engine, flows: FlowRecord[], profiles: ProfileBook): AnalysisReport {

@@ -7,6 +7,7 @@ import type { FlowAppFacts } from '../protocols/stage.js';
 import type { Endpoint, FlowRecord } from '../report/types.js';
 import { type FlowFacts, remoteName } from '../protocols/registry.js';
 import { isoTime } from '../model/time.js';
+import { isoTimeFast } from '../flows/iso-time.js';
 
 export type { FlowRecord };
 
@@ -72,8 +73,8 @@ export function flowRecord(f: FlowTable, slot: number, reason: EndReason, device
       orig: { packets: f.packets.get(k), bytes: f.bytes.get(k), payloadBytes: f.payloadBytes.get(k) },
       resp: { packets: f.packets.get(k + 1), bytes: f.bytes.get(k + 1), payloadBytes: f.payloadBytes.get(k + 1) },
     },
-    firstSeen: isoTime(f.first[slot]),
-    lastSeen: isoTime(f.last[slot]),
+    firstSeen: isoTimeFast(f.first[slot]),
+    lastSeen: isoTimeFast(f.last[slot]),
     duration: Math.round((f.last[slot] - f.first[slot]) * 1e6) / 1e6,
     tcp:
       proto === Proto.Tcp

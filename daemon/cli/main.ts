@@ -14,6 +14,7 @@ import { BUILTIN_RULES, formatRuleError, loadCloudPlatforms, RuleLoadError } fro
 import { loadAlertRules } from '../verdicts/rules.js';
 import { loadZonePolicy } from '../segment/policy.js';
 import { LineWriter, writeReportJson } from '../report/json-output.js';
+import type { FlowSpill } from '../analysis/flow-spill.js';
 import { renderSummary } from '../report/summary.js';
 import { escapeControls } from '../util/text.js';
 import { progressBar } from './progress.js';
@@ -78,7 +79,7 @@ export function buildProgram(): Command {
         events: lines ? (ev: object) => lines.write(JSON.stringify(ev)) : undefined,
         onProgress: bar ? (d: number, t: number) => bar.update(d, t) : undefined,
       };
-      let flowJson: string[] | undefined;
+      let flowJson: FlowSpill | undefined;
       let report;
       if (o.json) ({ report, flowJson } = await analyzeCaptureToJson(capture, opts));
       else report = await analyzeCapture(capture, opts);
@@ -88,7 +89,13 @@ export function buildProgram(): Command {
         process.stderr.write(escapeControls(`vigie: warning: ${capture}: cut at byte ${c.offset} after packet ${c.afterPacket}: ${c.reason}; analysed what came before`) + '\n');
       }
       if (lines) lines.flush();
-      else if (o.json) writeReportJson(report, 1, flowJson);
+      else if (o.json) {
+        try {
+          writeReportJson(report, 1, flowJson?.texts());
+        } finally {
+          flowJson?.close();
+        }
+      }
       else process.stdout.write(renderSummary(report, o.top));
     });
   runCommand(program);

@@ -41,8 +41,11 @@ function earlier(a: string, b: string): string {
 
 function isGroupAddress(ip: string): boolean {
   if (ip.includes(':')) return /^ff/i.test(ip);
-  const o = ip.split('.').map(Number);
-  return o[0] >= 224 || o[3] === 255 || ip === '0.0.0.0';
+  // Dotted quad as the flow record writes it: the first octet and whether the last is 255, read
+  // without splitting (this runs for every ended flow).
+  const dot = ip.indexOf('.');
+  const first = Number(ip.slice(0, dot));
+  return first >= 224 || ip.endsWith('.255') || ip === '0.0.0.0';
 }
 
 export class ProfileBook {

@@ -171,15 +171,29 @@ export const DATAGRAM_ORDER: readonly DatagramProbe[] = [
 /** The same list, seen without each one's facts type: for walks over whatever a flow holds. */
 export const PROTOCOLS: readonly ProtocolContract<string, unknown>[] = CONTRACTS;
 
-/** Each protocol whose facts the flow holds, with those facts. */
-export function* factsOf(facts: FlowFacts | null): Generator<[ProtocolContract<string, unknown>, unknown]> {
-  if (!facts) return;
+const ORDER = new Map(PROTOCOLS.map((c, i) => [c.key, i]));
+const NO_FACTS: readonly (readonly [ProtocolContract<string, unknown>, unknown])[] = [];
+const byOrder = (a: readonly [ProtocolContract<string, unknown>, unknown], b: readonly [ProtocolContract<string, unknown>, unknown]) => ORDER.get(a[0].key)! - ORDER.get(b[0].key)!;
+
+/**
+ * Each protocol whose facts the flow holds, with those facts, in the registry's order. A flow
+ * holds one or two protocols: walking its own keys, not the whole registry, keeps this cheap on
+ * the judgement path (run for every early message of a flow and at its end).
+ */
+export function factsOf(facts: FlowFacts | null): readonly (readonly [ProtocolContract<string, unknown>, unknown])[] {
+  if (!facts) return NO_FACTS;
   // The registry's own walk by key: the only place facts are reached by a string.
   const byKey = facts as Readonly<Record<string, unknown>>;
-  for (const c of PROTOCOLS) {
-    const f = byKey[c.key];
-    if (f !== undefined && f !== null) yield [c, f];
+  let out: [ProtocolContract<string, unknown>, unknown][] | null = null;
+  for (const k in byKey) {
+    const i = ORDER.get(k);
+    const f = byKey[k];
+    if (i === undefined || f === undefined || f === null) continue;
+    (out ??= []).push([PROTOCOLS[i], f]);
   }
+  if (out === null) return NO_FACTS;
+  if (out.length > 1) out.sort(byOrder);
+  return out;
 }
 
 /** How each application name reads (`imap` → IMAP). */

@@ -7,15 +7,25 @@ import type { AnalysisReport } from './types.js';
 
 const BATCH = 512;
 
-export function writeReportJson(report: AnalysisReport, fd: number, flowJson?: string[]): void {
+/** `flowJson`: the flows' texts in id order, when they were serialised as they ended. */
+export function writeReportJson(report: AnalysisReport, fd: number, flowJson?: Iterable<string>): void {
   const { flows, alerts, profiles, ...head } = report;
   const headText = JSON.stringify(head);
   writeAll(fd, `${headText.slice(0, -1)},"flows":[`);
   const texts = flowJson ?? flows.map((f) => JSON.stringify(f));
-  for (let i = 0; i < texts.length; i += BATCH) {
-    const part = texts.slice(i, i + BATCH).join(',');
-    writeAll(fd, i === 0 ? part : `,${part}`);
+  let batch: string[] = [];
+  let first = true;
+  const flush = () => {
+    const part = batch.join(',');
+    writeAll(fd, first ? part : `,${part}`);
+    first = false;
+    batch = [];
+  };
+  for (const t of texts) {
+    batch.push(t);
+    if (batch.length === BATCH) flush();
   }
+  if (batch.length > 0) flush();
   writeAll(fd, `],"alerts":${JSON.stringify(alerts)},"profiles":[`);
   // Profiles in batches too: a busy capture's profiles make megabytes of text.
   for (let i = 0; i < profiles.length; i += BATCH / 8) {

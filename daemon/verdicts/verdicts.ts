@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { DeviceOverride } from '../model/device.js';
-import { isoTime } from '../model/time.js';
+import { isoTimeFast as isoTime } from '../flows/iso-time.js';
+import { sameJson } from '../util/same-json.js';
 import type { Device } from '../devices/device-table.js';
 import { type DeviceIdentity, identify } from '../devices/identity.js';
 import type { DeviceKnowledge } from '../devices/rules.js';
@@ -63,6 +64,8 @@ interface Book {
    * judged since restored or reloaded, the title kept as it was.
    */
   variant: number;
+  /** `alert.lastSeen` in seconds (NaN: restored, compare the text). */
+  lastTs: number;
 }
 
 interface Usage {
@@ -73,9 +76,18 @@ interface Usage {
 }
 
 const FLOW_MEMORY = 64;
+/** Alert ids by `rule|device|destination`: a repeat costs a map look-up, not a SHA-256. */
+const ID_MEMORY = 65536;
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 export class Verdicts {
   private readonly book = new Map<string, Book>();
+  private readonly ids = new Map<string, string>();
   private flowRules: AlertRule[] = [];
   private joinRules: AlertRule[] = [];
   private surgeRules: AlertRule[] = [];
@@ -133,7 +145,7 @@ export class Verdicts {
     for (const a of alerts) {
       const rule = rules.get(a.rule);
       if (!rule || this.book.has(a.id)) continue;
-      this.book.set(a.id, { alert: a, rule, situation: new Map(), device: null, flows: [], variant: Infinity });
+      this.book.set(a.id, { alert: a, rule, situation: new Map(), device: null, flows: [], variant: Infinity, lastTs: NaN });
     }
   }
 
@@ -243,7 +255,10 @@ export class Verdicts {
    */
   private rejudge(b: Book, s: Situation): boolean {
     const a = b.alert;
-    const before = JSON.stringify([a.severity, a.reasons, a.title, a.remediation]);
+    const severity0 = a.severity;
+    const reasons0 = a.reasons;
+    const title0 = a.title;
+    const remediation0 = a.remediation;
     const v = alertValues(a.device, a.destination);
     const { severity, reasons } = judge(b.rule, s, v);
     if (severityRank(severity) > severityRank(a.severity)) {
@@ -253,7 +268,7 @@ export class Verdicts {
     b.variant = Math.min(b.variant, variantOf(b.rule, s));
     if (Number.isFinite(b.variant)) a.title = titleOf(b.rule, b.variant, v);
     a.remediation = b.rule.remediation.map((t) => render(t, v));
-    return JSON.stringify([a.severity, a.reasons, a.title, a.remediation]) !== before;
+    return a.severity !== severity0 || a.title !== title0 || !sameList(a.reasons, reasons0) || !sameList(a.remediation, remediation0);
   }
 
   private joined(d: Device, ts: number): void {
@@ -302,7 +317,13 @@ export class Verdicts {
 
   private raise(rule: AlertRule, s: Situation, d: Device, device: DeviceIdentity, destination: AlertDestination | null, protocol: string | null, encrypted: boolean | null, evidence: Record<string, unknown>, flowId: number, ts: number, first: number): void {
     const destKey = destination ? (destination.hostname ?? destination.ip) : '';
-    const id = createHash('sha256').update(`${rule.id}|${device.id}|${destKey}`).digest('hex').slice(0, 16);
+    const key = `${rule.id}|${device.id}|${destKey}`;
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      id = createHash('sha256').update(key).digest('hex').slice(0, 16);
+      if (this.ids.size >= ID_MEMORY) this.ids.clear();
+      this.ids.set(key, id);
+    }
     const b = this.book.get(id);
     const dev = { id: device.id, mac: device.mac, ip: device.ip, vendor: device.vendor, hostname: device.hostname, label: device.label, category: device.category };
     if (!b) {
@@ -324,7 +345,7 @@ export class Verdicts {
         count: 1,
         muted: false,
       };
-      const nb: Book = { alert, rule, situation: s, device: d, flows: flowId >= 0 ? [flowId] : [], variant: Infinity };
+      const nb: Book = { alert, rule, situation: s, device: d, flows: flowId >= 0 ? [flowId] : [], variant: Infinity, lastTs: ts };
       this.rejudge(nb, s);
       alert.muted = isMuted(alert, this.config.mutes, ts);
       this.book.set(id, nb);
@@ -345,9 +366,13 @@ export class Verdicts {
       }
       changed = true;
     }
-    const last = isoTime(ts);
-    if (last > a.lastSeen) a.lastSeen = last;
-    if (JSON.stringify(evidence) !== JSON.stringify(a.evidence)) {
+    if (!(ts <= b.lastTs)) {
+      const last = isoTime(ts);
+      if (last > a.lastSeen) a.lastSeen = last;
+      b.lastTs = ts;
+    }
+    // Compared as their JSON would be, without writing it: a repeat is the common case.
+    if (!sameJson(evidence, a.evidence)) {
       a.evidence = evidence;
       changed = true;
     }

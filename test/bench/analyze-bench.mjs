@@ -8,21 +8,31 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from './home-capture.mjs';
+import { generateChurn } from './churn-capture.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const outDir = path.join(here, 'out');
 const runs = Number(process.env.RUNS ?? 5);
-const capture = path.join(outDir, 'home.pcap');
-const GENERATOR_VERSION = '1';
+// Two shapes: `home` (50 devices, long TLS and video flows: the work is in bytes) and `churn`
+// (60 devices, 22k short cleartext flows to 25 destinations each, alerts that repeat: the work is
+// in flows that end). SHAPES=home or SHAPES=churn runs one.
+const SHAPES = [
+  { name: 'home', file: 'home.pcap', version: '1', generate },
+  { name: 'churn', file: 'churn.pcap', version: '1', generate: generateChurn },
+].filter((s) => (process.env.SHAPES ?? 'home,churn').split(',').includes(s.name));
 
 fs.mkdirSync(outDir, { recursive: true });
-const metaPath = path.join(outDir, 'home.meta.json');
-let meta = fs.existsSync(metaPath) ? JSON.parse(fs.readFileSync(metaPath, 'utf8')) : null;
-if (!meta || meta.version !== GENERATOR_VERSION || !fs.existsSync(capture)) {
-  process.stderr.write('generating the benchmark capture...\n');
-  meta = { version: GENERATOR_VERSION, ...generate(capture) };
-  fs.writeFileSync(metaPath, JSON.stringify(meta));
+function prepare(shape) {
+  const capture = path.join(outDir, shape.file);
+  const metaPath = path.join(outDir, `${shape.name}.meta.json`);
+  let meta = fs.existsSync(metaPath) ? JSON.parse(fs.readFileSync(metaPath, 'utf8')) : null;
+  if (!meta || meta.version !== shape.version || !fs.existsSync(capture)) {
+    process.stderr.write(`generating the ${shape.name} benchmark capture...\n`);
+    meta = { version: shape.version, ...shape.generate(capture) };
+    fs.writeFileSync(metaPath, JSON.stringify(meta));
+  }
+  return { capture, meta };
 }
 
 function have(cmd) {
@@ -30,7 +40,7 @@ function have(cmd) {
 }
 if (!have('/usr/bin/time')) throw new Error('needs GNU time (apt-get install time)');
 
-const tools = [
+const toolsFor = (capture) => [
   { name: 'vigie analyze --json', cmd: [process.execPath, path.join(root, 'bin/vigie.js'), 'analyze', '--json', capture] },
   { name: 'ndpiReader', cmd: ['ndpiReader', '-i', capture, '-q'], need: 'ndpiReader' },
   { name: 'tshark -z conv,tcp', cmd: ['tshark', '-n', '-r', capture, '-q', '-z', 'conv,tcp'], need: 'tshark' },
@@ -45,7 +55,9 @@ function measure(cmd) {
   return { secs, rssMB: kb / 1024 };
 }
 
-const present = tools.filter((t) => {
+function bench(shape) {
+const { capture, meta } = prepare(shape);
+const present = toolsFor(capture).filter((t) => {
   if (t.need && !have(t.need)) process.stderr.write(`skipping ${t.name}: ${t.need} is not installed\n`);
   return !t.need || have(t.need);
 });
@@ -59,10 +71,9 @@ const results = present.map((t) => {
 });
 
 const vigie = results[0];
-const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const lines = [
+  `${shape.name}:`,
   `capture: ${meta.packets.toLocaleString('en-US')} packets, ${meta.flows.toLocaleString('en-US')} flows, ${meta.devices} devices, ${(fs.statSync(capture).size / 1e6).toFixed(0)} MB (${capture})`,
-  `machine: ${cpu}, ${os.cpus().length} cores, node ${process.version}; median of ${runs} runs`,
   '',
   'tool                   seconds   packets/s   peak RSS   vigie speed ratio',
 ];
@@ -75,5 +86,12 @@ const ndpi = results.find((r) => r.tool === 'ndpiReader');
 lines.push('');
 lines.push(`target: at least ndpiReader's packet rate: ${ndpi ? (vigie.pps >= ndpi.pps ? 'met' : 'MISSED') : 'not measured'}`);
 lines.push(`target: peak RSS under 150 MB: ${vigie.rssMB < 150 ? 'met' : 'MISSED'} (${vigie.rssMB.toFixed(0)} MB)`);
-process.stdout.write(lines.join('\n') + '\n');
-fs.writeFileSync(path.join(outDir, 'analyze-results.json'), JSON.stringify({ when: new Date().toISOString(), capture: meta, runs, results }, null, 2));
+process.stdout.write(lines.join('\n') + '\n\n');
+return { shape: shape.name, capture: meta, results };
+}
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+process.stdout.write(`machine: ${cpu}, ${os.cpus().length} cores, node ${process.version}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; median of ${runs} runs\n\n`);
+const all = SHAPES.map(bench);
+process.stdout.write(`load at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+fs.writeFileSync(path.join(outDir, 'analyze-results.json'), JSON.stringify({ when: new Date().toISOString(), runs, shapes: all }, null, 2));

@@ -23,7 +23,7 @@ function ip4(a, b, c, d) {
 }
 
 // Small binary-heap priority queue of flows by next packet time.
-class Heap {
+export class Heap {
   a = [];
   push(x) {
     const a = this.a;

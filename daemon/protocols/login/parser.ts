@@ -133,6 +133,8 @@ export function serverLine(p: LoginProtocol, line: string, loginTag: string | nu
  * subnegotiation IAC SB ... IAC SE, RFC 855). `state` carries a command split across calls.
  */
 export function telnetText(buf: Buffer, off: number, end: number, state: { mode: number }): string {
+  // Most segments hold no IAC at all: one native conversion instead of a string built per byte.
+  if (state.mode === 0 && (end <= off || !includesIac(buf, off, end))) return buf.toString('latin1', off, end);
   let out = '';
   for (let i = off; i < end; i++) {
     const c = buf[i];
@@ -164,6 +166,21 @@ export function telnetText(buf: Buffer, off: number, end: number, state: { mode:
 }
 
 /** A server's login and password prompts, and the usual outcomes, as Unix login prints them. */
+function includesIac(buf: Buffer, off: number, end: number): boolean {
+  // Not buf.indexOf: buf may be a whole read chunk, and the search must stop at `end`.
+  for (let i = off; i < end; i++) if (buf[i] === 255) return true;
+  return false;
+}
+
+/**
+ * What a server segment leaves of the screen's last line: with no IAC in it (state at data), only
+ * its last `tail` bytes can matter, and only those are converted.
+ */
+export function telnetTail(buf: Buffer, off: number, end: number, state: { mode: number }, tail: number): string {
+  if (end - off > tail && state.mode === 0 && !includesIac(buf, off, end)) return buf.toString('latin1', end - tail, end);
+  return telnetText(buf, off, end, state);
+}
+
 export function telnetPrompt(text: string): 'user' | 'pass' | 'fail' | 'ok' | null {
   const t = text.trimEnd();
   if (/(login|username|user name):$/i.test(t)) return 'user';

@@ -4,7 +4,7 @@
  * whether the server took it, and whether the session switched to TLS (then it stops).
  */
 import { type FlowContext, PendingBytes, type StreamParser } from '../parser-types.js';
-import { base64Text, clientLine, type LoginProtocol, saslPlain, serverLine, telnetPrompt, telnetText } from './parser.js';
+import { base64Text, clientLine, type LoginProtocol, saslPlain, serverLine, telnetPrompt, telnetTail, telnetText } from './parser.js';
 
 export interface LoginFacts {
   protocol: LoginProtocol;
@@ -267,7 +267,7 @@ export class LoginSession implements StreamParser {
   /** Telnet: the server prompts, the client types (often a byte per segment). */
   private telnetData(dir: number, buf: Buffer, off: number, len: number): void {
     const f = this.f;
-    const text = telnetText(buf, off, off + len, this.telnet[dir]);
+    const text = dir === 1 ? telnetTail(buf, off, off + len, this.telnet[1], 256) : telnetText(buf, off, off + len, this.telnet[0]);
     if (dir === 1) {
       this.telnetLine[1] = (this.telnetLine[1] + text).slice(-256);
       const lastLine = this.telnetLine[1].split(/[\r\n]/).pop() ?? '';
@@ -277,6 +277,12 @@ export class LoginSession implements StreamParser {
         f.accepted = seen === 'ok';
         this.awaitingVerdict = false;
         this.ctx.emit('login', () => ({ protocol: 'telnet', accepted: f.accepted, username: f.username }), 1);
+        // Logged in: what follows is the shell session, with nothing more of the login to learn
+        // (a refused login goes on: the next attempt may follow).
+        if (f.accepted) {
+          this.done = true;
+          this.ctx.stop();
+        }
       }
       if (/[\r\n]/.test(text)) this.telnetLine[1] = lastLine;
       return;

@@ -4,6 +4,7 @@
  * Payloads are never copied out: a PUBLISH reports its length and what kind of data it carries.
  * A password is reported as present (and nothing else about it).
  */
+import { isJsonText } from '../../util/json-text.js';
 
 export const MQTT_TYPES = ['RESERVED', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP', 'SUBSCRIBE', 'SUBACK', 'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'AUTH'] as const;
 export type MqttType = (typeof MQTT_TYPES)[number];
@@ -237,12 +238,8 @@ export function payloadKind(buf: Buffer, off: number, end: number): PayloadKind 
   let i = off;
   while (i < end && (buf[i] === 0x20 || buf[i] === 9 || buf[i] === 10 || buf[i] === 13)) i++;
   if (buf[i] === 0x7b || buf[i] === 0x5b) {
-    try {
-      if (n <= 65536) JSON.parse(buf.toString('utf8', off, end));
-      return 'json';
-    } catch {
-      return 'text';
-    }
+    // Checked in place: every PUBLISH is classified, and JSON.parse would build the whole value.
+    return n > 65536 || isJsonText(buf, off, end) ? 'json' : 'text';
   }
   return 'text';
 }
