@@ -69,26 +69,34 @@ export class FlowSpill {
       return;
     }
     this.flush();
-    // Flows end roughly in id order: a block read ahead serves most of the next ones.
+    // Each run of texts that lie one after the other in the file, in id order, is read with one
+    // call (flows end roughly in id order); reading ahead blindly would read the file many times.
     const block = Buffer.allocUnsafe(BLOCK);
-    let start = 0;
-    let have = 0;
-    for (const i of order) {
-      const off = this.offsets[i];
-      const len = this.lengths[i];
-      if (off >= start && off + len <= start + have) {
-        yield block.toString('utf8', off - start, off - start + len);
-        continue;
-      }
-      if (len > BLOCK) {
-        const big = Buffer.allocUnsafe(len);
-        readFully(this.fd, big, len, off);
+    for (let r = 0; r < order.length; ) {
+      const first = order[r];
+      const base = this.offsets[first];
+      if (this.lengths[first] > BLOCK) {
+        const big = Buffer.allocUnsafe(this.lengths[first]);
+        readFully(this.fd, big, big.length, base);
         yield big.toString('utf8');
+        r++;
         continue;
       }
-      start = off;
-      have = readFully(this.fd, block, Math.min(BLOCK, this.size - off), off);
-      yield block.toString('utf8', 0, len);
+      let n = 1;
+      let size = this.lengths[first];
+      while (r + n < order.length) {
+        const next = order[r + n];
+        if (this.offsets[next] !== base + size || size + this.lengths[next] > BLOCK) break;
+        size += this.lengths[next];
+        n++;
+      }
+      readFully(this.fd, block, size, base);
+      for (let k = 0; k < n; k++) {
+        const i = order[r + k];
+        const at = this.offsets[i] - base;
+        yield block.toString('utf8', at, at + this.lengths[i]);
+      }
+      r += n;
     }
   }
 
