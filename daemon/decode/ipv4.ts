@@ -1,4 +1,5 @@
 /** IPv4 (RFC 791 §3.1). Fragments are counted; only the first carries the transport header. */
+import { u16, u32 } from './bytes.js';
 import { Decoded, Fragment, type Packet } from './packet.js';
 import { malformed } from './link.js';
 
@@ -11,7 +12,7 @@ export function decodeIpv4(pkt: Packet, off: number): number {
   if (vihl >> 4 !== 4) return malformed(pkt, `ipv4: version field is ${vihl >> 4}`);
   const hlen = (vihl & 0x0f) * 4;
   if (hlen < 20) return malformed(pkt, 'ipv4: header length below 20 bytes');
-  let total = buf.readUInt16BE(off + 2);
+  let total = u16(buf, off + 2);
   // Total length 0 is what TCP segmentation offload leaves in locally captured packets.
   if (total === 0) total = pkt.wirelen - (off - (pkt.end - pkt.caplen));
   if (total < hlen) return malformed(pkt, 'ipv4: total length below header length');
@@ -25,12 +26,12 @@ export function decodeIpv4(pkt: Packet, off: number): number {
   pkt.src0 = 0;
   pkt.src1 = 0;
   pkt.src2 = 0xffff;
-  pkt.src3 = buf.readUInt32BE(off + 12);
+  pkt.src3 = u32(buf, off + 12);
   pkt.dst0 = 0;
   pkt.dst1 = 0;
   pkt.dst2 = 0xffff;
-  pkt.dst3 = buf.readUInt32BE(off + 16);
-  const frag = buf.readUInt16BE(off + 6);
+  pkt.dst3 = u32(buf, off + 16);
+  const frag = u16(buf, off + 6);
   const offset = frag & 0x1fff;
   if (offset !== 0) pkt.fragment = Fragment.Later;
   else if (frag & 0x2000) pkt.fragment = Fragment.First;

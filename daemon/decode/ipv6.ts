@@ -2,6 +2,7 @@
  * IPv6 (RFC 8200 §3-4) with its extension-header chain. The chain is walked to the upper-layer
  * header; a Fragment header (§4.5) with a non-zero offset means no transport header follows.
  */
+import { u16, u32 } from './bytes.js';
 import { Decoded, Fragment, type Packet } from './packet.js';
 import { malformed } from './link.js';
 
@@ -12,7 +13,7 @@ export function decodeIpv6(pkt: Packet, off: number): number {
   const avail = pkt.end - off;
   if (avail < 40) return pkt.snapCut ? -Decoded.SnapCut : malformed(pkt, 'ipv6: header shorter than 40 bytes');
   if (buf[off] >> 4 !== 6) return malformed(pkt, `ipv6: version field is ${buf[off] >> 4}`);
-  let plen = buf.readUInt16BE(off + 4);
+  let plen = u16(buf, off + 4);
   const wireAvail = avail + (pkt.wirelen - pkt.caplen);
   // Payload length 0 with a hop-by-hop jumbo option, or from segmentation offload: use the frame.
   if (plen === 0) plen = wireAvail - 40;
@@ -20,14 +21,14 @@ export function decodeIpv6(pkt: Packet, off: number): number {
   pkt.ipVersion = 6;
   pkt.l3Off = off;
   pkt.ttl = buf[off + 7];
-  pkt.src0 = buf.readUInt32BE(off + 8);
-  pkt.src1 = buf.readUInt32BE(off + 12);
-  pkt.src2 = buf.readUInt32BE(off + 16);
-  pkt.src3 = buf.readUInt32BE(off + 20);
-  pkt.dst0 = buf.readUInt32BE(off + 24);
-  pkt.dst1 = buf.readUInt32BE(off + 28);
-  pkt.dst2 = buf.readUInt32BE(off + 32);
-  pkt.dst3 = buf.readUInt32BE(off + 36);
+  pkt.src0 = u32(buf, off + 8);
+  pkt.src1 = u32(buf, off + 12);
+  pkt.src2 = u32(buf, off + 16);
+  pkt.src3 = u32(buf, off + 20);
+  pkt.dst0 = u32(buf, off + 24);
+  pkt.dst1 = u32(buf, off + 28);
+  pkt.dst2 = u32(buf, off + 32);
+  pkt.dst3 = u32(buf, off + 36);
   pkt.ipEnd = off + 40 + plen;
   let next = buf[off + 6];
   let o = off + 40;
@@ -61,7 +62,7 @@ export function decodeIpv6(pkt: Packet, off: number): number {
       case 44: {
         if (i >= MAX_EXT) return malformed(pkt, 'ipv6: too many extension headers');
         if (pkt.end - o < 8) return pkt.snapCut ? -Decoded.SnapCut : malformed(pkt, 'ipv6: fragment header truncated');
-        const fo = buf.readUInt16BE(o + 2);
+        const fo = u16(buf, o + 2);
         next = buf[o];
         o += 8;
         if (fo >> 3 !== 0) {

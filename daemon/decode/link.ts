@@ -3,6 +3,7 @@
  * (SLL and SLL2), BSD loopback (NULL/LOOP) and raw IP. Each returns the offset of the network
  * header and sets pkt.etherType, or -1 when the frame has no network layer we decode.
  */
+import { u16, u32, u48 } from './bytes.js';
 import { Decoded, type Packet } from './packet.js';
 
 export const ETH_IPV4 = 0x0800;
@@ -17,7 +18,7 @@ const ETH_PPPOE_SESSION = 0x8864; // RFC 2516 §4
 const MAX_TAGS = 4;
 
 export function readMac(buf: Buffer, off: number): number {
-  return buf.readUIntBE(off, 6);
+  return u48(buf, off);
 }
 
 /** Ethernet II (and tagged frames). Returns the L3 offset, or a negative Decoded code. */
@@ -27,17 +28,17 @@ export function decodeEthernet(pkt: Packet, off: number): number {
   if (end - off < 14) return pkt.snapCut && pkt.wirelen >= 14 ? -Decoded.SnapCut : malformed(pkt, 'ethernet: frame shorter than 14 bytes');
   pkt.dstMac = readMac(buf, off);
   pkt.srcMac = readMac(buf, off + 6);
-  let type = buf.readUInt16BE(off + 12);
+  let type = u16(buf, off + 12);
   off += 14;
   let tags = 0;
   while (type === ETH_VLAN || type === ETH_QINQ || type === ETH_QINQ_OLD) {
     if (end - off < 4) return pkt.snapCut ? -Decoded.SnapCut : malformed(pkt, 'vlan: tag truncated');
     if (++tags > MAX_TAGS) return malformed(pkt, 'vlan: too many stacked tags');
-    const vid = buf.readUInt16BE(off) & 0x0fff;
+    const vid = u16(buf, off) & 0x0fff;
     if (pkt.vlanCount === 0) pkt.vlanOuter = vid;
     else pkt.vlanInner = vid;
     pkt.vlanCount++;
-    type = buf.readUInt16BE(off + 2);
+    type = u16(buf, off + 2);
     off += 4;
   }
   if (type === ETH_PPPOE_SESSION) {
@@ -45,7 +46,7 @@ export function decodeEthernet(pkt: Packet, off: number): number {
     if (end - off < 8) return pkt.snapCut ? -Decoded.SnapCut : malformed(pkt, 'pppoe: header truncated');
     if (buf[off] !== 0x11) return malformed(pkt, 'pppoe: version/type is not 1/1');
     pkt.pppoe = true;
-    const ppp = buf.readUInt16BE(off + 6);
+    const ppp = u16(buf, off + 6);
     off += 8;
     if (ppp === 0x0021) type = ETH_IPV4;
     else if (ppp === 0x0057) type = ETH_IPV6;
@@ -62,9 +63,9 @@ export function decodeEthernet(pkt: Packet, off: number): number {
 export function decodeSll(pkt: Packet, off: number): number {
   if (pkt.end - off < 16) return malformed(pkt, 'linux-sll: header truncated');
   const buf = pkt.buf;
-  const halen = buf.readUInt16BE(off + 4);
+  const halen = u16(buf, off + 4);
   if (halen === 6) pkt.srcMac = readMac(buf, off + 6);
-  pkt.etherType = buf.readUInt16BE(off + 14);
+  pkt.etherType = u16(buf, off + 14);
   return off + 16;
 }
 
@@ -72,7 +73,7 @@ export function decodeSll(pkt: Packet, off: number): number {
 export function decodeSll2(pkt: Packet, off: number): number {
   if (pkt.end - off < 20) return malformed(pkt, 'linux-sll2: header truncated');
   const buf = pkt.buf;
-  pkt.etherType = buf.readUInt16BE(off);
+  pkt.etherType = u16(buf, off);
   if (buf[off + 11] === 6) pkt.srcMac = readMac(buf, off + 12);
   return off + 20;
 }
@@ -85,9 +86,9 @@ export function decodeSll2(pkt: Packet, off: number): number {
 export function decodeNull(pkt: Packet, off: number, networkOrder: boolean): number {
   if (pkt.end - off < 4) return malformed(pkt, 'null: header truncated');
   const buf = pkt.buf;
-  let family = networkOrder ? buf.readUInt32BE(off) : buf.readUInt32LE(off);
+  let family = networkOrder ? u32(buf, off) : buf.readUInt32LE(off);
   // A NULL header written on a big-endian host: the family sits in the last byte.
-  if (!networkOrder && family > 0xffff) family = buf.readUInt32BE(off);
+  if (!networkOrder && family > 0xffff) family = u32(buf, off);
   if (family === 2) pkt.etherType = ETH_IPV4;
   else if (family === 10 || family === 24 || family === 28 || family === 30) pkt.etherType = ETH_IPV6;
   else return -Decoded.NonIp;
