@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { InputError } from '../capture/errors.js';
 import { readConfigFile } from '../config/load.js';
-import { Daemon } from '../run/daemon.js';
-import { setPassword } from '../server/auth.js';
-import { StoreError } from '../store/store.js';
+import type { Daemon } from '../run/daemon.js';
+// The daemon (server, store, exports) is imported when `run` or `passwd` runs, not for every
+// command: `vigie analyze` and `segment` start about 0.3 s sooner without it.
 
 function port(v: string): number {
   const n = Number(v);
@@ -145,9 +145,10 @@ export function runCommand(program: Command): void {
         delete process.env.VIGIE_HA_PASSWORD;
         homeAssistant = { url: o.haMqtt, username: url.username ? decodeURIComponent(url.username) : undefined, password, ca: o.haCa ? readFile(o.haCa, 'CA certificate') : undefined, prefix: o.haPrefix };
       }
+      const [{ Daemon: DaemonClass }, { StoreError }] = await Promise.all([import('../run/daemon.js'), import('../store/store.js')]);
       let daemon: Daemon;
       try {
-        daemon = await Daemon.start({
+        daemon = await DaemonClass.start({
           interface: o.interface,
           read: o.read,
           speed: o.speed,
@@ -226,6 +227,7 @@ export function passwdCommand(program: Command): void {
     .option('--state-dir <dir>', 'the daemon\'s state folder', defaultStateDir())
     .action(async (o: { stateDir: string }) => {
       const pw = await readPassword();
+      const { setPassword } = await import('../server/auth.js');
       try {
         setPassword(o.stateDir, pw);
       } catch (e) {
