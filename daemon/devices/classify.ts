@@ -243,8 +243,34 @@ function ownModel(f: DeviceFacts): string | null {
   return null;
 }
 
+/** Kinds whose observations a device rarely changes: the MAC, DHCP's words, host names (which only grow). */
+const STEADY_KINDS = new Set<MatchKind>(['oui', 'macPrefix', 'dhcpVendorClass', 'dhcpParams', 'hostname']);
+const steadyRules = new WeakMap<DeviceKnowledge, Uint8Array>();
+/**
+ * The results of a device's steady rules (those that read only steady kinds), by rule index,
+ * while what they read is unchanged. Host-name patterns are most of the rule book (Home
+ * Assistant's DHCP table), and a device's other facts (names it contacts) change far more often.
+ */
+const steadyMemo = new WeakMap<DeviceFacts, { k: DeviceKnowledge; key: string; results: (Match | null | undefined)[] }>();
+
+function steadyOf(k: DeviceKnowledge): Uint8Array {
+  let flags = steadyRules.get(k);
+  if (!flags) {
+    flags = new Uint8Array(k.rules.length);
+    k.rules.forEach((r, i) => {
+      if (r.conditions.every((c) => STEADY_KINDS.has(c.kind))) flags![i] = 1;
+    });
+    steadyRules.set(k, flags);
+  }
+  return flags;
+}
+
 export function classify(k: DeviceKnowledge, id: Identity, f: DeviceFacts): Classification {
   const present = presentKinds(id, f);
+  const steady = steadyOf(k);
+  const key = `${id.mac}\u0000${id.ouiVendor}\u0000${f.dhcpVendorClass}\u0000${f.dhcpParams?.join(',')}\u0000${f.hostnames.size}`;
+  let memo = steadyMemo.get(f);
+  if (!memo || memo.k !== k || memo.key !== key) steadyMemo.set(f, (memo = { k, key, results: [] }));
   const macHex = id.mac ? id.mac.replace(/:/g, '') : null;
   const evidence: Evidence[] = [];
   const groupsOf = new Map<Evidence, string[]>();
@@ -254,10 +280,15 @@ export function classify(k: DeviceKnowledge, id: Identity, f: DeviceFacts): Clas
     if (rule.model) groupsOf.set(e, m.groups);
   };
   const byId = new Map<string, DeviceRule>();
-  for (const rule of k.rules) {
+  for (let i = 0; i < k.rules.length; i++) {
+    const rule = k.rules[i];
     if ((rule.mask & present) !== rule.mask) continue;
     if (rule.kind === 'domain' && rule.conditions.length === 1) continue; // through the index below
-    const m = ruleMatch(rule, id, macHex, f);
+    let m: Match | null;
+    if (steady[i]) {
+      const known = memo.results[i];
+      m = known !== undefined ? known : (memo.results[i] = ruleMatch(rule, id, macHex, f));
+    } else m = ruleMatch(rule, id, macHex, f);
     if (m) {
       push(rule, m);
       byId.set(rule.id, rule);

@@ -34,6 +34,27 @@ describe('families, brands and module makers', () => {
     expect([os.category, os.vendor]).toEqual(['unknown', 'AcmeCam']);
   });
 
+  it('the same facts classified again, then grown, give what a first classification of them gives (steady rules are remembered per device)', () => {
+    const f = new DeviceFacts();
+    f.add(f.domains, 'example.org');
+    f.hostname('living-room', 'dhcp');
+    const before = classify(k, none, f);
+    expect(before.category).toBe('unknown');
+    expect(classify(k, none, f)).toEqual(before);
+    // A host name arrives later: the remembered results of the host-name rules must not hold.
+    f.hostname('acmecam-x9', 'dhcp');
+    const after = classify(k, none, f);
+    expect([after.category, after.vendor, after.model]).toEqual(['camera', 'AcmeCam', 'x9']);
+    expect(after).toEqual(classify(k, none, facts((g) => {
+      g.add(g.domains, 'example.org');
+      g.hostname('living-room', 'dhcp');
+      g.hostname('acmecam-x9', 'dhcp');
+    })));
+    // Another MAC on the same facts (never in practice, but the memory is keyed by it too).
+    const esp: Identity = { mac: '24:0a:c4:00:00:01', ouiVendor: 'Espressif Inc.', randomized: false };
+    expect(classify(k, esp, f).module).toBe('Wi-Fi module: Espressif');
+  });
+
   it('a module maker\'s MAC names no brand, says what is inside, and leaves the brand to brand signals', () => {
     const esp: Identity = { mac: '24:0a:c4:00:00:01', ouiVendor: 'Espressif Inc.', randomized: false };
     const bare = classify(k, esp, new DeviceFacts());
