@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS } from './node-flags.js';
+import { NODE_FLAGS, OFFLINE_COMMANDS, OFFLINE_FLAGS } from './node-flags.js';
 
 const entry = new URL('../dist/cli/index.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
@@ -53,7 +53,8 @@ if (process.env[MARK] && process.send) {
     secrets[k] = env[k];
     delete env[k];
   }
-  const child = spawn(process.execPath, [...NODE_FLAGS, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env });
+  const offline = OFFLINE_COMMANDS.has(process.argv[2]) ? OFFLINE_FLAGS : [];
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...offline, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: ['inherit', 'inherit', 'inherit', 'ipc'], env });
   child.on('error', (e) => {
     process.stderr.write(`vigie: cannot start ${process.execPath}: ${e.message}\n`);
     process.exit(2);
