@@ -48,10 +48,21 @@ export function ownName(f: DeviceFacts | null): string | null {
   return (names.find(([, s]) => s === 'dhcp') ?? names.find(([, s]) => s === 'dhcp-fqdn') ?? names[0])?.[0] ?? null;
 }
 
+/**
+ * The last identity of a device with one address, while its classification, the household's
+ * word and its facts are the same: the verdicts ask for it at every judgement of every flow.
+ * With several addresses the choice below follows their times, so it is made afresh.
+ */
+const identities = new WeakMap<Device, { c: Classification; o: DeviceOverride | undefined; ip: unknown; version: number; id: DeviceIdentity }>();
+
 export function identify(d: Device, rules: DeviceKnowledge, overrides: Record<string, DeviceOverride>, now?: number): DeviceIdentity {
   const mac = DeviceTable.macText(d);
   const c = classification(d, rules, now);
   const o = mac ? overrides[mac] : undefined;
+  const only = d.ips.size === 1 ? d.ips.values().next().value : undefined;
+  const version = d.facts?.version ?? -1;
+  const hit = identities.get(d);
+  if (only !== undefined && hit && hit.c === c && hit.o === o && hit.ip === only && hit.version === version) return hit.id;
   // The address a person recognises: IPv4 first, then global IPv6, link-local last.
   let ip: string | null = null;
   let best = -1;
@@ -64,7 +75,7 @@ export function identify(d: Device, rules: DeviceKnowledge, overrides: Record<st
       ip = a.ip;
     }
   }
-  return {
+  const id: DeviceIdentity = Object.freeze({
     id: deviceKey(d),
     mac,
     ip,
@@ -74,5 +85,7 @@ export function identify(d: Device, rules: DeviceKnowledge, overrides: Record<st
     label: o?.label ?? null,
     category: o?.category ?? c.category,
     randomizedMac: mac ? isRandomized(mac) : null,
-  };
+  });
+  if (only !== undefined) identities.set(d, { c, o, ip: only, version, id });
+  return id;
 }
