@@ -192,9 +192,12 @@ export class Verdicts {
       label: geo.label,
       platform: cloud ? { id: cloud.id, name: cloud.name, operator: cloud.operator, country: cloud.country } : null,
     };
+    // One evidence for every rule the flow matches: it is the flow's, whichever alert shows it.
+    let evidence: Record<string, unknown> | null = null;
     for (const rule of this.flowRules) {
       if (!matches(rule.when, s)) continue;
-      this.raise(rule, s, d, device, destination, record.app, record.encrypted, flowEvidence(record), record.id, ts, Date.parse(record.firstSeen) / 1000);
+      evidence ??= flowEvidence(record);
+      this.raise(rule, s, d, device, destination, record.app, record.encrypted, evidence, record.id, ts, Date.parse(record.firstSeen) / 1000);
     }
   }
 
