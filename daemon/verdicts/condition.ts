@@ -42,17 +42,38 @@ function held(expected: CondValue, actual: Scalar | Scalar[] | null | undefined)
   return (Array.isArray(actual) ? actual.includes(expected) : actual === expected) ? [expected] : null;
 }
 
-/** Whether the condition holds: the hot path (every judgement), allocation-free where it can. */
+/** held() !== null, without building the list of values that held. */
+function holds(expected: CondValue, actual: Scalar | Scalar[] | null | undefined): boolean {
+  if (actual === null || actual === undefined) return false;
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual)) return expected.includes(actual);
+    for (const a of actual) if (expected.includes(a)) return true;
+    return false;
+  }
+  if (typeof expected === 'object') {
+    if (typeof actual !== 'number') return false;
+    return (expected.min === undefined || actual >= expected.min) && (expected.max === undefined || actual <= expected.max);
+  }
+  return Array.isArray(actual) ? actual.includes(expected) : actual === expected;
+}
+
+/**
+ * Whether the condition holds: the hot path (every rule at every judgement), so it allocates
+ * nothing (for...in over the rule's own keys, which come from parsed YAML: plain objects).
+ */
 export function matches(c: Condition, s: Situation): boolean {
-  for (const [k, v] of Object.entries(c)) {
+  for (const k in c) {
+    const v = c[k];
     if (v === undefined || k === 'because') continue;
     if (k === 'any') {
-      if (!(v as Condition[]).some((x) => matches(x, s))) return false;
+      let one = false;
+      for (const x of v as Condition[]) if ((one = matches(x, s))) break;
+      if (!one) return false;
     } else if (k === 'all') {
-      if (!(v as Condition[]).every((x) => matches(x, s))) return false;
+      for (const x of v as Condition[]) if (!matches(x, s)) return false;
     } else if (k === 'not') {
       if (matches(v as Condition, s)) return false;
-    } else if (held(v as CondValue, s.get(k)) === null) return false;
+    } else if (!holds(v as CondValue, s.get(k))) return false;
   }
   return true;
 }
