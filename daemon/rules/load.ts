@@ -238,9 +238,20 @@ export function loadCloudPlatforms(dirs: string[] = [BUILTIN_RULES]): CloudPlatf
 }
 
 /** The platform a host name belongs to (the name or one of its parent domains), if any. */
+/** Answers by host name, per platform list: every judged flow asks, and names repeat. */
+const cloudAnswers = new WeakMap<CloudPlatform[], Map<string, CloudPlatform | null>>();
+const CLOUD_ANSWERS = 4096;
+
 export function cloudOf(platforms: CloudPlatform[], host: string): CloudPlatform | undefined {
+  let answers = cloudAnswers.get(platforms);
+  if (!answers) cloudAnswers.set(platforms, (answers = new Map()));
+  const known = answers.get(host);
+  if (known !== undefined) return known ?? undefined;
   const h = host.toLowerCase().replace(/\.$/, '');
-  return platforms.find((p) => p.domains?.some((d) => h === d || h.endsWith(`.${d}`)));
+  const found = platforms.find((p) => p.domains?.some((d) => h === d || h.endsWith(`.${d}`)));
+  if (answers.size >= CLOUD_ANSWERS) answers.clear();
+  answers.set(host, found ?? null);
+  return found;
 }
 
 /** The platform an application protocol belongs to (CS2 PPPP relays are reached by address only). */

@@ -86,7 +86,8 @@ export function matches(c: Condition, s: Situation): boolean {
  */
 export function explain(c: Condition, s: Situation): Finding[] | null {
   const out: Finding[] = [];
-  for (const [k, v] of Object.entries(c)) {
+  for (const k in c) {
+    const v = c[k];
     if (v === undefined || k === 'because') continue;
     if (k === 'any') {
       const hits = (v as Condition[]).map((x) => explain(x, s)).filter((x): x is Finding[] => x !== null);

@@ -22,7 +22,7 @@ import { judge } from './reasons.js';
 import { severityRank } from '../model/severity.js';
 import type { AlertRule } from './rules.js';
 import { flowSituation, remoteOf } from './situation.js';
-import { PLACEHOLDERS, render } from './template.js';
+import { PLACEHOLDERS, render, type Values } from './template.js';
 import { alertValues, titleOf, variantOf } from './texts.js';
 
 export interface VerdictConfig {
@@ -67,7 +67,7 @@ interface Book {
   /** `alert.lastSeen` in seconds (NaN: restored, compare the text). */
   lastTs: number;
   /** What the title and remediation were last written from (rule, variant, values): unchanged, they are not written again. */
-  textsOf?: { rule: AlertRule; key: string };
+  textsOf?: { rule: AlertRule; variant: number; values: Values };
 }
 
 interface Usage {
@@ -272,12 +272,11 @@ export class Verdicts {
     } else if (severity === a.severity && reasons.some((r) => !a.reasons.includes(r))) a.reasons = [...a.reasons, ...reasons.filter((r) => !a.reasons.includes(r))];
     b.variant = Math.min(b.variant, variantOf(b.rule, s));
     // A repeat names the same device, destination and country: the texts would come out the same.
-    let key = String(b.variant);
-    for (const p of PLACEHOLDERS) key += v[p] === null ? "\u0000\u0001" : `\u0000${v[p]}`;
-    if (b.textsOf?.rule !== b.rule || b.textsOf.key !== key) {
+    const was = b.textsOf;
+    if (!was || was.rule !== b.rule || was.variant !== b.variant || PLACEHOLDERS.some((p) => was.values[p] !== v[p])) {
       if (Number.isFinite(b.variant)) a.title = titleOf(b.rule, b.variant, v);
       a.remediation = b.rule.remediation.map((t) => render(t, v));
-      b.textsOf = { rule: b.rule, key };
+      b.textsOf = { rule: b.rule, variant: b.variant, values: v };
     }
     return a.severity !== severity0 || a.title !== title0 || !sameList(a.reasons, reasons0) || !sameList(a.remediation, remediation0);
   }
