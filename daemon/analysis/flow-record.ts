@@ -36,6 +36,33 @@ function hostname(resolved: string | null, facts: FlowFacts | null): [string | n
   return said ? [said.name, said.source] : [null, null];
 }
 
+/**
+ * The endpoints last written for each slot: a running flow is judged at each of its first
+ * messages and again at its end, and its addresses do not change in between (its MACs and
+ * locality may, so they are compared too). Records never modify their endpoints.
+ */
+interface Ends {
+  serial: number;
+  origMac: number;
+  respMac: number;
+  locality: number;
+  orig: Endpoint;
+  resp: Endpoint;
+}
+const endsBySlot = new WeakMap<FlowTable, (Ends | undefined)[]>();
+
+function endsOf(f: FlowTable, slot: number, side: (s: 0 | 1) => Endpoint): Ends {
+  let all = endsBySlot.get(f);
+  if (!all) endsBySlot.set(f, (all = []));
+  const e = all[slot];
+  const serial = f.serial[slot];
+  const origMac = f.origMac[slot];
+  const respMac = f.respMac[slot];
+  const locality = f.locality[slot] & 3;
+  if (e && e.serial === serial && e.origMac === origMac && e.respMac === respMac && e.locality === locality) return e;
+  return (all[slot] = { serial, origMac, respMac, locality, orig: side(0), resp: side(1) });
+}
+
 export function flowRecord(f: FlowTable, slot: number, reason: EndReason, device: Device | undefined, app: FlowAppFacts, resolved: string | null = null): FlowRecord {
   const [host, hostSource] = hostname(resolved, app.facts);
   const side = (s: 0 | 1): Endpoint => {
@@ -55,14 +82,15 @@ export function flowRecord(f: FlowTable, slot: number, reason: EndReason, device
   if (f.vlanOuter[slot] >= 0) vlan.push(f.vlanOuter[slot]);
   if (f.vlan[slot] >= 0) vlan.push(f.vlan[slot]);
   const k = slot * 2;
+  const ends = endsOf(f, slot, side);
   const deviceSide = device ? (f.locality[slot] & 4 ? 'resp' : 'orig') : null;
   return {
     id: f.serial[slot],
     proto: protoName(proto),
     ipVersion: f.ipVersion[slot] as 4 | 6,
     vlan,
-    orig: side(0),
-    resp: side(1),
+    orig: ends.orig,
+    resp: ends.resp,
     lanSide: loc === 3 ? 'both' : loc === 1 ? 'orig' : loc === 2 ? 'resp' : 'none',
     internet: loc !== 3,
     device: device ? deviceKey(device) : null,
