@@ -2,6 +2,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import fs from 'node:fs';
 import readline from 'node:readline';
+import { DEFAULT_CONFIG } from '../analysis/config.js';
 import { InputError } from '../capture/errors.js';
 import { readConfigFile } from '../config/load.js';
 import type { Daemon } from '../run/daemon.js';
@@ -29,6 +30,14 @@ function speed(v: string): number {
   return n;
 }
 
+function tableSize(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 16 || n > 10_000_000) throw new InvalidArgumentError(`${name} must be a whole number from 16 to 10000000`);
+    return n;
+  };
+}
+
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
@@ -51,6 +60,8 @@ interface RunFlags {
   config?: string;
   rules: string[];
   allowedHosts: string[];
+  maxFlows?: number;
+  maxDevices?: number;
   homeCountry?: string;
   commitInterval: number;
   tlsCert?: string;
@@ -87,6 +98,10 @@ export function runCommand(program: Command): void {
       if (!Number.isFinite(n) || n < 1 || n > 1024) throw new InvalidArgumentError('--buffer-size is 1 to 1024 MiB');
       return n;
     })
+    // The tables' bounds, as `vigie analyze` takes them: a router with little memory sets them
+    // lower; a flood fills a table and then evicts (counted in /metrics).
+    .option('--max-flows <n>', `flows tracked at once; past it the least recently active is evicted (default ${DEFAULT_CONFIG.maxFlows})`, tableSize('--max-flows'))
+    .option('--max-devices <n>', `devices kept in the live table; past it the least recently seen is forgotten (default ${DEFAULT_CONFIG.maxDevices})`, tableSize('--max-devices'))
     .option('--state-dir <dir>', 'where the store and the password live', defaultStateDir())
     .option('--listen <addr>', 'address of the dashboard and API (default: the watched interface\'s own address, never the WAN)')
     .option('--port <n>', 'port of the dashboard and API', port, 8090)
@@ -161,6 +176,8 @@ export function runCommand(program: Command): void {
           config: o.config,
           rules: o.rules,
           allowedHosts: o.allowedHosts,
+          maxFlows: o.maxFlows,
+          maxDevices: o.maxDevices,
           homeCountry: o.homeCountry,
           commitInterval: o.commitInterval,
           tls: o.tlsCert && o.tlsKey ? { cert: o.tlsCert, key: o.tlsKey } : null,

@@ -22,6 +22,7 @@ export class Decoder {
     st.packets++;
     st.bytes += wirelen;
     st.capturedBytes += caplen;
+    if (wirelen > 1522) st.jumbo++;
     // A reader hands NaN for a timestamp beyond the Date range: nothing downstream could use it.
     const r = Number.isNaN(ts) ? bad(pkt, 'capture: timestamp beyond the representable date range') : this.layers(pkt, off);
     if (r === Decoded.Malformed) {
@@ -86,7 +87,10 @@ export class Decoder {
     if (l4 < 0) return -l4 as Decoded;
     if (pkt.fragment !== Fragment.None) {
       st.fragments++;
-      if (pkt.fragment === Fragment.Later) return Decoded.Ip;
+      if (pkt.fragment === Fragment.Later) {
+        st.laterFragments++;
+        return Decoded.Ip;
+      }
     }
     const r = decodeTransport(pkt, l4);
     if (r === Decoded.Ip) {

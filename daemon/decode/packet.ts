@@ -150,6 +150,10 @@ export class DecodeStats {
   vlanTagged = 0;
   pppoe = 0;
   fragments = 0;
+  /** Fragments after the first: not reassembled (no state is kept for fragments), only counted. */
+  laterFragments = 0;
+  /** Frames longer on the wire than a VLAN-tagged Ethernet frame (1522 bytes): jumbo or offloaded. */
+  jumbo = 0;
   malformed = 0;
   snapCut = 0;
   malformedReasons: Record<string, number> = {};

@@ -52,6 +52,13 @@ export class ReassemblyStats {
   gaps = 0;
   gapBytes = 0;
   midstream = 0;
+  /**
+   * Holes given up because the held segments went past their budget (per direction or all flows
+   * together): the segments ahead of the hole are then handed over and the hole becomes a gap.
+   */
+  overBudget = 0;
+  /** Out-of-order segments not held because one was already held at that sequence number. */
+  duplicateHeld = 0;
 }
 
 export class TcpReassembler {
@@ -202,13 +209,17 @@ export class TcpReassembler {
     // Keep the list sorted by sequence; a segment already held at that sequence wins.
     let i = list.length;
     while (i > 0 && ((list[i - 1].seq - seq) | 0) > 0) i--;
-    if (i > 0 && list[i - 1].seq === seq) return;
+    if (i > 0 && list[i - 1].seq === seq) {
+      this.stats.duplicateHeld++;
+      return;
+    }
     if (len > 0) {
       list.splice(i, 0, { seq, data: Buffer.from(buf.subarray(off, off + len)) });
       this.heldBytes += len;
     }
     if (list.length > this.opts.maxHeldSegments || this.heldBytes > this.opts.maxHeldBytes) {
       // Out of budget: give up on the hole and carry on from the first held segment.
+      this.stats.overBudget++;
       const first = list[0];
       this.skipGap(k, slot, dir, (first.seq - this.nextSeq[k]) >>> 0);
       this.drain(k, slot, dir);
@@ -266,5 +277,10 @@ export class TcpReassembler {
   /** Bytes currently held out of order (for stats and tests of the budget). */
   get heldTotal(): number {
     return this.heldBytes;
+  }
+
+  /** The bound of heldTotal (give or take the one segment that goes past it before it is given up). */
+  get maxHeldBytes(): number {
+    return this.opts.maxHeldBytes;
   }
 }

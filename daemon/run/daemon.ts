@@ -73,6 +73,9 @@ export interface RunOptions {
   allowedHosts?: string[];
   /** Let the dashboard apply and confirm segmentation plans on this router (needs CAP_NET_ADMIN). */
   allowApply?: boolean;
+  /** The flow and device tables' bounds (defaults: DEFAULT_CONFIG's); fixed for the daemon's life. */
+  maxFlows?: number;
+  maxDevices?: number;
 }
 
 export type { DeviceView, AlertView } from '../server/api-types.js';
@@ -116,6 +119,8 @@ export class Daemon {
     const log = opts.log ?? ((m: string) => process.stderr.write(`vigie: ${m}\n`));
     this.log = (m) => log(escapeControls(m));
     this.config = loadConfig(opts.config, undefined, opts.rules, { homeCountry: opts.homeCountry });
+    if (opts.maxFlows !== undefined) this.config.maxFlows = opts.maxFlows;
+    if (opts.maxDevices !== undefined) this.config.maxDevices = opts.maxDevices;
     // Live with the control filter, TCP volumes come from sequence numbers.
     this.config.sequenceVolumes = !opts.read && (opts.capture ?? 'control') === 'control';
     if (!this.config.verdicts) throw new Error('no verdict configuration');

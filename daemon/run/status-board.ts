@@ -6,7 +6,7 @@
 import os from 'node:os';
 import type { Engine } from '../analysis/engine.js';
 import type { CaptureStatus } from '../capture/supervisor.js';
-import type { Status } from '../server/api-types.js';
+import type { Bounds, Status } from '../server/api-types.js';
 import type { Store } from '../store/store.js';
 import type { Views } from './views.js';
 
@@ -75,6 +75,24 @@ export class StatusBoard {
     this.lastStats = { packets: st.packets, bytes: st.bytes, at: now };
   }
 
+  /**
+   * Each bounded table's fill, bound and what it evicted or dropped to stay within it (issue 15,
+   * floods): read from the tables' own counters, nothing counted on the packet path for this.
+   */
+  bounds(): Bounds {
+    const e = this.engine;
+    const st = e.decoder.stats;
+    const r = e.reassembler.stats;
+    const names = e.protocols.names;
+    return {
+      flows: { size: e.flows.count, max: e.config.maxFlows, evicted: e.flows.evicted },
+      devices: { size: e.devices.size, max: e.devices.maxDevices, evicted: e.devices.evicted },
+      dnsNames: { size: names.size, max: names.limit, evicted: names.evicted },
+      reassembly: { heldBytes: e.reassembler.heldTotal, maxHeldBytes: e.reassembler.maxHeldBytes, overBudget: r.overBudget, gaps: r.gaps, gapBytes: r.gapBytes, outOfOrder: r.outOfOrder },
+      decode: { fragments: st.fragments, laterFragments: st.laterFragments, snapCut: st.snapCut, jumbo: st.jumbo },
+    };
+  }
+
   stats(): Status {
     const st = this.engine.decoder.stats;
     const now = Date.now();
@@ -101,6 +119,7 @@ export class StatusBoard {
       live: this.sources.live(),
       memory: this.memory(),
       load: os.loadavg()[0],
+      bounds: this.bounds(),
     };
   }
 }

@@ -56,6 +56,22 @@ export interface AlertView extends Alert {
   acknowledged: string | null;
 }
 
+/**
+ * The bounded tables (issue 15, floods): fill, bound, and what each evicted or dropped to stay
+ * within it. `/api/status` carries it as `bounds` (run/status-board.ts), /metrics as the
+ * vigie_table_* and vigie_*_evicted_total series.
+ */
+export interface Bounds {
+  flows: { size: number; max: number; evicted: number };
+  devices: { size: number; max: number; evicted: number };
+  /** The (device, answered address) → name map that names flows from DNS answers. */
+  dnsNames: { size: number; max: number; evicted: number };
+  /** TCP segments held out of order; holes given up past the budget (overBudget) become gaps. */
+  reassembly: { heldBytes: number; maxHeldBytes: number; overBudget: number; gaps: number; gapBytes: number; outOfOrder: number };
+  /** IP fragments (never reassembled: later ones are counted and skipped), snap-length cuts, jumbo frames. */
+  decode: { fragments: number; laterFragments: number; snapCut: number; jumbo: number };
+}
+
 export interface Status {
   time: string;
   uptime: number;
@@ -91,6 +107,8 @@ export interface Status {
   live: { clients: number; refused: number; dropped: number; queuedBytes: number };
   memory: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
   load: number;
+  /** Each bounded table's fill, bound and evictions (what a flood costs). */
+  bounds: Bounds;
 }
 
 /** Where the home's data goes, by destination country: what the overview's map draws. */

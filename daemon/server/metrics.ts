@@ -7,12 +7,23 @@
  */
 import client from 'prom-client';
 import { SEVERITIES } from '../verdicts/rules.js';
+import type { Bounds } from './api-types.js';
 import type { VigieService } from './service.js';
+
+const NO_BOUNDS: Bounds = {
+  flows: { size: 0, max: 0, evicted: 0 },
+  devices: { size: 0, max: 0, evicted: 0 },
+  dnsNames: { size: 0, max: 0, evicted: 0 },
+  reassembly: { heldBytes: 0, maxHeldBytes: 0, overBudget: 0, gaps: 0, gapBytes: 0, outOfOrder: 0 },
+  decode: { fragments: 0, laterFragments: 0, snapCut: 0, jumbo: 0 },
+};
 
 export class Metrics {
   private readonly registry = new client.Registry();
+  /** The tables' figures, read once per scrape (status() does more than one gauge needs). */
+  private bounds: Bounds = NO_BOUNDS;
 
-  constructor(daemon: Pick<VigieService, 'metrics' | 'alertSummary' | 'raised'>) {
+  constructor(private readonly daemon: Pick<VigieService, 'metrics' | 'alertSummary' | 'raised'> & Partial<Pick<VigieService, 'status'>>) {
     const r = this.registry;
     client.collectDefaultMetrics({ register: r, prefix: 'vigie_' });
     const gauge = (name: string, help: string, read: () => number) =>
@@ -60,6 +71,44 @@ export class Metrics {
     counter('vigie_event_log_lines_total', 'Lines written to the --event-log file', () => m().eventLogWritten);
     counter('vigie_event_log_write_errors_total', 'Event-log writes that failed (the line is lost, the daemon goes on)', () => m().eventLogErrors);
     gauge('vigie_event_log_write_failing', '1 while event-log writes fail (e.g. a full disk)', () => (m().eventLogFailing ? 1 : 0));
+    const b = () => this.bounds;
+    counter('vigie_devices_evicted_total', 'Devices forgotten from the full live device table (least recently seen first)', () => b().devices.evicted);
+    counter('vigie_dns_names_evicted_total', 'DNS answers (device, address, name) forgotten from the full name table', () => b().dnsNames.evicted);
+    counter('vigie_reassembly_over_budget_total', 'TCP holes given up because the segments held out of order exceeded their budget', () => b().reassembly.overBudget);
+    counter('vigie_reassembly_gaps_total', 'TCP stream holes skipped (never captured, or given up)', () => b().reassembly.gaps);
+    counter('vigie_reassembly_gap_bytes_total', 'Bytes of the TCP stream holes skipped', () => b().reassembly.gapBytes);
+    gauge('vigie_reassembly_held_bytes', 'Bytes of TCP segments held out of order, all flows', () => b().reassembly.heldBytes);
+    counter('vigie_ip_fragments_total', 'IP fragments seen (IPv4 and IPv6)', () => b().decode.fragments);
+    counter('vigie_ip_fragments_skipped_total', 'IP fragments after the first: not reassembled, their payload not dissected', () => b().decode.laterFragments);
+    counter('vigie_snap_cut_packets_total', 'Packets cut by the snap length before the headers needed', () => b().decode.snapCut);
+    counter('vigie_jumbo_frames_total', 'Frames longer on the wire than 1522 bytes', () => b().decode.jumbo);
+    const table = new client.Gauge({
+      name: 'vigie_table_entries',
+      help: 'Entries in each bounded table',
+      labelNames: ['table'],
+      registers: [r],
+      collect() {
+        const t = b();
+        this.set({ table: 'flows' }, t.flows.size);
+        this.set({ table: 'devices' }, t.devices.size);
+        this.set({ table: 'dns_names' }, t.dnsNames.size);
+      },
+    });
+    void table;
+    const bound = new client.Gauge({
+      name: 'vigie_table_capacity',
+      help: 'The bound of each table (entries; reassembly: bytes)',
+      labelNames: ['table'],
+      registers: [r],
+      collect() {
+        const t = b();
+        this.set({ table: 'flows' }, t.flows.max);
+        this.set({ table: 'devices' }, t.devices.max);
+        this.set({ table: 'dns_names' }, t.dnsNames.max);
+        this.set({ table: 'reassembly_bytes' }, t.reassembly.maxHeldBytes);
+      },
+    });
+    void bound;
     const open = new client.Gauge({
       name: 'vigie_alerts_open',
       help: 'Alerts neither muted nor acknowledged, by severity',
@@ -88,6 +137,7 @@ export class Metrics {
   }
 
   text(): Promise<string> {
+    this.bounds = this.daemon.status?.().bounds ?? NO_BOUNDS;
     return this.registry.metrics();
   }
 }

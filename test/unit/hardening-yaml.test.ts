@@ -84,4 +84,11 @@ describe('YAML bombs and bad sizes', () => {
       expectCleanError(r2, /--event-log-size/);
     }
   });
+
+  it('table sizes out of range are refused: exit 2 naming the flag', () => {
+    for (const [flag, bad] of [['--max-flows', '3'], ['--max-flows', 'many'], ['--max-devices', '1.5'], ['--max-devices', '20000000']]) {
+      const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/vigie.js'), 'run', flag, bad, '--read', path.join(dir, 'none.pcap'), '--state-dir', path.join(dir, 'state'), '--listen', '127.0.0.1', '--port', '0'], { encoding: 'utf8', timeout: 20_000 });
+      expectCleanError(r, new RegExp(flag));
+    }
+  });
 });

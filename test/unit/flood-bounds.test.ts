@@ -1,0 +1,128 @@
+/**
+ * Issue 15 (floods): every bounded table counts what it forgets or drops, and /metrics and
+ * /api/status tell it. The name table that names flows from DNS answers, the device table, the
+ * TCP reassembler's out-of-order budget, and the decoder's fragment and jumbo counters, each
+ * driven past its bound; then Metrics renders them from a status carrying `bounds`.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TcpFlag } from '../../daemon/decode/packet.js';
+import { DeviceTable, macKey } from '../../daemon/devices/device-table.js';
+import { TcpReassembler } from '../../daemon/flows/tcp-reassembly.js';
+import { NameMap } from '../../daemon/protocols/dns/name-map.js';
+import { type Bounds, Metrics } from '../../daemon/server/metrics.js';
+import { oversizedFlood } from '../bench/flood/floods.mjs';
+import { decodeFrames } from '../helpers/frames.js';
+
+describe('bounded tables count their evictions (floods)', () => {
+  it('the DNS name table keeps its limit and counts what it forgets', () => {
+    const m = new NameMap(1000);
+    for (let i = 0; i < 5000; i++) m.set(`10.247.2.${i % 64}`, `198.18.${i >> 8}.${i & 255}`, `h${i}.flood.example`);
+    expect(m.size).toBe(1000);
+    expect(m.evicted).toBe(4000);
+    expect(m.limit).toBe(1000);
+    // The newest answers are the ones kept; answering a known pair again evicts nothing.
+    expect(m.get('10.247.2.7', '198.18.19.135')).toBe('h4999.flood.example');
+    expect(m.get('10.247.2.0', '198.18.0.0')).toBeNull();
+    m.set('10.247.2.7', '198.18.19.135', 'again.example');
+    expect(m.evicted).toBe(4000);
+  });
+
+  it('the device table keeps maxDevices under a flood of random MACs and counts the evicted', () => {
+    const t = new DeviceTable(100);
+    for (let i = 0; i < 1000; i++) {
+      const mac = 0x02_00_00_00_00_00 + i * 7919;
+      const d = t.lookup(mac, `10.247.4.${i & 255}`, i);
+      t.bind(d, `10.247.4.${i & 255}`, i, 'flow');
+    }
+    expect(t.size).toBe(100);
+    expect(t.evicted).toBe(900);
+    const last = 0x02_00_00_00_00_00 + 999 * 7919;
+    const text = DeviceTable.macText(t.byKey(`02:00:00:${((last >> 16) & 255).toString(16).padStart(2, '0')}:${((last >> 8) & 255).toString(16).padStart(2, '0')}:${(last & 255).toString(16).padStart(2, '0')}`)!);
+    expect(text).toBe(`02:00:00:${((last >> 16) & 255).toString(16).padStart(2, '0')}:${((last >> 8) & 255).toString(16).padStart(2, '0')}:${(last & 255).toString(16).padStart(2, '0')}`);
+  });
+
+  it('parses MAC keys by hand as the regular expression did', () => {
+    expect(macKey('3c:ef:8c:5a:10:01')).toBe(0x3cef8c5a1001);
+    expect(macKey('ff:ff:ff:ff:ff:ff')).toBe(0xffffffffffff);
+    for (const bad of ['3C:EF:8C:5A:10:01', '3c-ef-8c-5a-10-01', '3c:ef:8c:5a:10:0', '3c:ef:8c:5a:10:011', 'ip:10.247.0.21', '3c:ef:8c:5a:10:0g', '']) expect(macKey(bad), bad).toBe(-1);
+  });
+
+  it('the reassembler counts holes given up past its budget, and its held bytes stay bounded', () => {
+    const gaps: number[] = [];
+    const r = new TcpReassembler(64, { data: () => {}, gap: (_s, _d, n) => void gaps.push(n) }, { depth: 0, maxHeldBytes: 64 * 1024, maxHeldSegments: 16 });
+    const seg = Buffer.alloc(1448, 0x5a);
+    let peak = 0;
+    for (let slot = 0; slot < 64; slot++) {
+      r.segment(slot, 0, TcpFlag.Syn, 1000, 0, seg, 0, 0, 0);
+      // Segment 0 never arrives: everything after it is held, until the budget gives the hole up.
+      for (let k = 1; k <= 20; k++) {
+        r.segment(slot, 0, TcpFlag.Ack, 1001 + k * 1448, 0, seg, 0, seg.length, 0);
+        peak = Math.max(peak, r.heldTotal);
+      }
+    }
+    expect(r.stats.overBudget).toBeGreaterThanOrEqual(64);
+    expect(peak).toBeLessThanOrEqual(64 * 1024 + 1448);
+    expect(r.maxHeldBytes).toBe(64 * 1024);
+    expect(gaps.length).toBe(r.stats.gaps);
+    // The same segment held twice is counted, not held again.
+    r.segment(63, 1, TcpFlag.Syn, 5000, 0, seg, 0, 0, 0);
+    r.segment(63, 1, TcpFlag.Ack, 9000, 0, seg, 0, 10, 0);
+    r.segment(63, 1, TcpFlag.Ack, 9000, 0, seg, 0, 10, 0);
+    expect(r.stats.duplicateHeld).toBe(1);
+  });
+
+  it('the decoder counts fragments it skips and jumbo frames, keeping no state for them', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flood-bounds-'));
+    try {
+      const info = oversizedFlood(path.join(dir, 'o.pcap'), { rounds: 3, pps: 1000 });
+      const { frames, decoder } = await decodeFrames(info.file);
+      const st = decoder.stats;
+      expect(frames.length).toBe(info.packets);
+      expect(st.fragments).toBe(info.fragments);
+      // First fragments (offset 0) carry the transport header: 3 per family and round; the rest are skipped.
+      expect(st.laterFragments).toBe(info.fragments - 3 * 2 * 3);
+      expect(st.jumbo).toBe(info.jumbo);
+      // The records cut to 14, 20 and 34 bytes are malformed (their IP header is not all there), never a crash.
+      expect(st.malformed).toBeGreaterThanOrEqual(info.cut - 3);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('/metrics tells the evictions and drops from the status `bounds`', async () => {
+    const bounds: Bounds = {
+      flows: { size: 2000, max: 2000, evicted: 64683 },
+      devices: { size: 500, max: 500, evicted: 9510 },
+      dnsNames: { size: 50000, max: 50000, evicted: 14000 },
+      reassembly: { heldBytes: 1234, maxHeldBytes: 8388608, overBudget: 20, gaps: 21, gapBytes: 30000, outOfOrder: 1300 },
+      decode: { fragments: 13800, laterFragments: 12900, snapCut: 3, jumbo: 300 },
+    };
+    const zero = new Proxy({}, { get: (_t, k) => (k === 'then' ? undefined : 0) });
+    const m = new Metrics({
+      metrics: () => zero as any,
+      alertSummary: () => ({ open: 0, bySeverity: { info: 0, low: 0, medium: 0, high: 0, critical: 0 } as any, highest: null, last: null }),
+      raised: () => new Map(),
+      status: () => ({ bounds }) as any,
+    });
+    const text = await m.text();
+    const value = (name: string) => Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('vigie_devices_evicted_total')).toBe(9510);
+    expect(value('vigie_dns_names_evicted_total')).toBe(14000);
+    expect(value('vigie_reassembly_over_budget_total')).toBe(20);
+    expect(value('vigie_reassembly_gaps_total')).toBe(21);
+    expect(value('vigie_reassembly_held_bytes')).toBe(1234);
+    expect(value('vigie_ip_fragments_total')).toBe(13800);
+    expect(value('vigie_ip_fragments_skipped_total')).toBe(12900);
+    expect(value('vigie_snap_cut_packets_total')).toBe(3);
+    expect(value('vigie_jumbo_frames_total')).toBe(300);
+    expect(value('vigie_table_entries{table="dns_names"}')).toBe(50000);
+    expect(value('vigie_table_capacity{table="devices"}')).toBe(500);
+    expect(value('vigie_table_capacity{table="reassembly_bytes"}')).toBe(8388608);
+    // Without a status (an older caller), the series are there at 0.
+    const bare = new Metrics({ metrics: () => zero as any, alertSummary: () => ({ open: 0, bySeverity: { info: 0, low: 0, medium: 0, high: 0, critical: 0 } as any, highest: null, last: null }), raised: () => new Map() });
+    expect(await bare.text()).toMatch(/^vigie_devices_evicted_total 0$/m);
+  });
+});
