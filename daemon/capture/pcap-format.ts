@@ -11,7 +11,13 @@ import type { PacketSink } from './sink.js';
 const MAGIC_US = 0xa1b2c3d4;
 const MAGIC_NS = 0xa1b23c4d;
 const MAGIC_MODIFIED = 0xa1b2cd34;
-/** libpcap refuses records larger than this or the snap length, whichever is larger (MAXIMUM_SNAPLEN). */
+/**
+ * The largest record read: libpcap's MAXIMUM_SNAPLEN, what its max_snaplen_for_dlt() gives for
+ * every link type read here, whatever the file header's snap length claims (sf-pcap.c clamps
+ * that snap length, and refuses a record larger than the maximum as an invalid capture length).
+ * Trusting the header let a 41-byte file make the reader allocate 4 GiB (the fuzzing campaign's
+ * capture crash, test/fuzz/regressions.test.ts).
+ */
 const MAX_RECORD = 262144;
 
 export function isPcapMagic(magic: number): boolean {
@@ -83,7 +89,6 @@ export class PcapParser {
     const m = this.le ? magic : buf.readUInt32BE(off);
     this.tsDiv = m === MAGIC_NS ? 1e9 : 1e6;
     this.recHdr = m === MAGIC_MODIFIED ? 24 : 16;
-    const snaplen = this.le ? buf.readUInt32LE(off + 16) : buf.readUInt32BE(off + 16);
     // The upper bits of the link-type field carry FCS information (§4, LinkType and additional information).
     const network = (this.le ? buf.readUInt32LE(off + 20) : buf.readUInt32BE(off + 20)) & 0x0fffffff;
     const link = normaliseLinkType(network);
@@ -92,7 +97,8 @@ export class PcapParser {
     }
     this.link = link;
     this.linkTypes = [link];
-    this.maxRecord = Math.max(MAX_RECORD, snaplen);
+    // The header's snap length (offset 16) does not raise the maximum (see MAX_RECORD).
+    this.maxRecord = MAX_RECORD;
     this.headerDone = true;
   }
 }
