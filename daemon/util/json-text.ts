@@ -91,6 +91,17 @@ function scalar(b: Buffer, i: number, end: number): number {
   return -1;
 }
 
+/** A member's key and colon at `i` (§4): where its value starts, or -1. */
+function memberKey(b: Buffer, i: number, end: number): number {
+  if (b[i] !== C.Quote) return -1;
+  i = string(b, i, end);
+  if (i < 0) return -1;
+  i = skipWs(b, i, end);
+  if (b[i] !== C.Colon) return -1;
+  i = skipWs(b, i + 1, end);
+  return i < end ? i : -1;
+}
+
 /** Open containers (1 object, 2 array), shared by every call: no allocation per text. */
 const STACK = new Uint8Array(65536);
 
@@ -112,16 +123,7 @@ export function isJsonText(b: Buffer, off: number, end: number, maxDepth = STACK
         depth--;
         i++;
       } else {
-        if (c === C.OpenCurly) {
-          // A member: a string key, a colon, then the value.
-          if (b[i] !== C.Quote) return false;
-          i = string(b, i, end);
-          if (i < 0) return false;
-          i = skipWs(b, i, end);
-          if (b[i] !== C.Colon) return false;
-          i = skipWs(b, i + 1, end);
-          if (i >= end) return false;
-        }
+        if (c === C.OpenCurly && (i = memberKey(b, i, end)) < 0) return false;
         continue;
       }
     } else {
@@ -143,15 +145,7 @@ export function isJsonText(b: Buffer, off: number, end: number, maxDepth = STACK
       if (d !== C.Comma) return false;
       i = skipWs(b, i + 1, end);
       if (i >= end) return false;
-      if (top === 1) {
-        if (b[i] !== C.Quote) return false;
-        i = string(b, i, end);
-        if (i < 0) return false;
-        i = skipWs(b, i, end);
-        if (b[i] !== C.Colon) return false;
-        i = skipWs(b, i + 1, end);
-        if (i >= end) return false;
-      }
+      if (top === 1 && (i = memberKey(b, i, end)) < 0) return false;
       break;
     }
   }

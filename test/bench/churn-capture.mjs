@@ -4,14 +4,10 @@
 // connections that open and close all through the capture, so that flow records, verdicts and
 // alerts that repeat for the same (device, destination, rule) dominate. Deterministic: same seed,
 // same bytes.
-import { Heap, mqttConnect, mqttPublish, mulberry32, PcapWriter, writeIp } from './home-capture.mjs';
+import { Heap, ip4, mqttConnect, mqttPublish, mulberry32, PcapWriter, play, writeIp } from './home-capture.mjs';
 
 const ROUTER_MAC = [0x02, 0x00, 0x5e, 0x10, 0x00, 0x01];
 const NETS = [[192, 0, 2], [198, 51, 100], [203, 0, 113]];
-
-function ip4(a, b, c, d) {
-  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
-}
 
 export function generateChurn(path, opts = {}) {
   const rnd = mulberry32(opts.seed ?? 20261203);
@@ -99,14 +95,7 @@ export function generateChurn(path, opts = {}) {
     }
   }
 
-  while (heap.size > 0) {
-    const f = heap.pop();
-    const next = f.step(f.t);
-    if (next >= 0) {
-      f.t = next;
-      heap.push(f);
-    }
-  }
+  play(heap);
   w.close();
   return { packets: w.packets, flows: nFlows, devices: nDevices };
 }

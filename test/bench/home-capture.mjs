@@ -18,7 +18,7 @@ export function mulberry32(seed) {
 
 const ROUTER_MAC = [0x02, 0x00, 0x5e, 0x10, 0x00, 0x01];
 const ROUTER_IP = ip4(192, 168, 1, 1);
-function ip4(a, b, c, d) {
+export function ip4(a, b, c, d) {
   return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 }
 
@@ -58,6 +58,18 @@ export class Heap {
   }
   get size() {
     return this.a.length;
+  }
+}
+
+/** Runs every scheduled flow, earliest packet first: each `step(t)` writes one packet and says when the next is due (-1: done). */
+export function play(heap) {
+  while (heap.size > 0) {
+    const f = heap.pop();
+    const next = f.step(f.t);
+    if (next >= 0) {
+      f.t = next;
+      heap.push(f);
+    }
   }
 }
 
@@ -386,14 +398,7 @@ export function generate(path, opts = {}) {
       };
     });
 
-  while (heap.size > 0) {
-    const f = heap.pop();
-    const next = f.step(f.t);
-    if (next >= 0) {
-      f.t = next;
-      heap.push(f);
-    }
-  }
+  play(heap);
   w.close();
   return { packets: w.packets, flows, devices: nDevices };
 }

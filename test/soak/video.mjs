@@ -4,7 +4,7 @@
 // and the next starts on a new port, so the bulk flows too end and start. Same seed, same bytes.
 // (The control traffic comes from test/bench/home-capture.mjs, whose own video flows are short
 // here: bulkPackets 2000.)
-import { Heap, PcapWriter, clientHello, mulberry32, writeIp } from '../bench/home-capture.mjs';
+import { Heap, PcapWriter, clientHello, mulberry32, play, writeIp } from '../bench/home-capture.mjs';
 
 const ip4 = (a, b, c, d) => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 const ROUTER_MAC = [0x02, 0x00, 0x5e, 0x10, 0x00, 0x01];
@@ -86,14 +86,7 @@ export function generateVideo(path, { duration = 300, mbitPerFlow = 1.25, connec
     };
     connection(t0 + 5 + i * 0.5);
   }
-  while (heap.size > 0) {
-    const f = heap.pop();
-    const next = f.step(f.t);
-    if (next >= 0) {
-      f.t = next;
-      heap.push(f);
-    }
-  }
+  play(heap);
   w.close();
   return { packets: w.packets };
 }
