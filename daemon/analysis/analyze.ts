@@ -30,7 +30,7 @@ export interface AnalyzeOptions extends ReadOptions {
 
 export async function analyzeCapture(source: string, opts: AnalyzeOptions = {}): Promise<AnalysisReport> {
   const flows: FlowRecord[] = [];
-  const config = opts.config ?? DEFAULT_CONFIG;
+  const config = offline(opts.config ?? DEFAULT_CONFIG);
   const profiles = offlineProfiles(config);
   const keep = opts.keepFlows !== false;
   const engine = new Engine(config, {
@@ -47,6 +47,11 @@ export async function analyzeCapture(source: string, opts: AnalyzeOptions = {}):
   return buildReport(read, engine, flows, profiles);
 }
 
+/** Offline, flows are judged once, at their end, unless the caller says otherwise (config.ts). */
+function offline(config: EngineConfig): EngineConfig {
+  return config.judgeRunning === undefined ? { ...config, judgeRunning: false } : config;
+}
+
 /** Offline, the whole capture is the learning window. */
 function offlineProfiles(config: EngineConfig): ProfileBook {
   const geo = config.verdicts?.geo;
@@ -61,7 +66,7 @@ function offlineProfiles(config: EngineConfig): ProfileBook {
  */
 export async function analyzeCaptureToJson(source: string, opts: AnalyzeOptions = {}): Promise<{ report: AnalysisReport; flowJson: FlowSpill }> {
   const spill = new FlowSpill();
-  const config = opts.config ?? DEFAULT_CONFIG;
+  const config = offline(opts.config ?? DEFAULT_CONFIG);
   const profiles = offlineProfiles(config);
   const engine = new Engine(config, {
     events: opts.events,

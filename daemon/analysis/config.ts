@@ -44,6 +44,13 @@ export interface EngineConfig {
   sequenceVolumes?: boolean;
   /** Segmentation settings and zone policy; absent: built-in defaults and rules (loadConfig fills it). */
   segment?: SegmentSettings;
+  /**
+   * Judge running flows at their protocol messages (default), so that a live alert comes within
+   * a second; false: at their end only. Offline nobody waits for an alert, and every flow ends
+   * (idle, evicted or at the end of the capture): the report is the same (test/unit/judge-once),
+   * each flow judged once instead of up to nine times and once a second.
+   */
+  judgeRunning?: boolean;
 }
 
 export const DEFAULT_CONFIG: EngineConfig = {

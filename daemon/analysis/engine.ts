@@ -85,7 +85,7 @@ export class Engine implements PacketSink {
     this.devices = new DeviceTable(config.maxDevices);
     this.locality = new Locality(config.lanPrefixes);
     this.verdicts = config.verdicts && this.dissect ? new Verdicts(config.verdicts, config, hooks.alert ?? null) : null;
-    if (this.verdicts) this.protocols.noticed = (slot, type) => this.noticed(slot, type);
+    if (this.verdicts && config.judgeRunning !== false) this.protocols.noticed = (slot, type) => this.noticed(slot, type);
   }
 
   /**
@@ -115,7 +115,8 @@ export class Engine implements PacketSink {
     const d = this.devices.get(f.device[slot]);
     if (!d) return;
     const record = flowRecord(f, slot, 'end', d, this.protocols.peek(slot), this.resolved.get(slot) ?? null);
-    this.verdicts!.flow(record, d, ts);
+    // The flow was last seen at its last packet, not when the once-a-second tick judged it.
+    this.verdicts!.flow(record, d, f.last[slot]);
   }
 
   /** The device's flows still open, as records (for the API: what it is doing now). */

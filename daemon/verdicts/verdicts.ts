@@ -66,6 +66,8 @@ interface Book {
   variant: number;
   /** `alert.lastSeen` in seconds (NaN: restored, compare the text). */
   lastTs: number;
+  /** `alert.firstSeen` in seconds (NaN: restored, read from the text when needed). */
+  firstTs: number;
   /** What the title and remediation were last written from (rule, variant, values): unchanged, they are not written again. */
   textsOf?: { rule: AlertRule; variant: number; values: Values };
 }
@@ -147,7 +149,7 @@ export class Verdicts {
     for (const a of alerts) {
       const rule = rules.get(a.rule);
       if (!rule || this.book.has(a.id)) continue;
-      this.book.set(a.id, { alert: a, rule, situation: new Map(), device: null, flows: [], variant: Infinity, lastTs: NaN });
+      this.book.set(a.id, { alert: a, rule, situation: new Map(), device: null, flows: [], variant: Infinity, lastTs: NaN, firstTs: NaN });
     }
   }
 
@@ -235,9 +237,12 @@ export class Verdicts {
    * later can raise their severity. Run at the end of input and every few seconds when live.
    */
   refresh(): void {
+    // Thousands of alerts share a few dozen devices: each device's identity is asked once.
+    const ids = new Map<Device, DeviceIdentity>();
     for (const b of this.book.values()) {
       if (!b.device) continue;
-      const id = this.identity(b.device);
+      let id = ids.get(b.device);
+      if (!id) ids.set(b.device, (id = this.identity(b.device)));
       const a = b.alert;
       const changed = id.category !== a.device.category || id.vendor !== a.device.vendor || id.hostname !== a.device.hostname || id.label !== a.device.label || (!a.destination && id.ip !== a.device.ip);
       if (!changed) continue;
@@ -355,7 +360,7 @@ export class Verdicts {
         count: 1,
         muted: false,
       };
-      const nb: Book = { alert, rule, situation: s, device: d, flows: flowId >= 0 ? [flowId] : [], variant: Infinity, lastTs: ts };
+      const nb: Book = { alert, rule, situation: s, device: d, flows: flowId >= 0 ? [flowId] : [], variant: Infinity, lastTs: ts, firstTs: Math.min(first, ts) };
       this.rejudge(nb, s);
       alert.muted = isMuted(alert, this.config.mutes, ts);
       this.book.set(id, nb);
@@ -374,6 +379,14 @@ export class Verdicts {
         b.flows.push(flowId);
         if (b.flows.length > FLOW_MEMORY) b.flows.shift();
       }
+      changed = true;
+    }
+    // Flows end out of the order they began: one that began earlier than the alert's first
+    // flow moves its first sighting back.
+    if (Number.isNaN(b.firstTs)) b.firstTs = Date.parse(a.firstSeen) / 1000;
+    if (first < b.firstTs) {
+      b.firstTs = first;
+      a.firstSeen = isoTime(first);
       changed = true;
     }
     if (!(ts <= b.lastTs)) {

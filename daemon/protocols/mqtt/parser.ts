@@ -215,19 +215,20 @@ function properties(r: Reader): MqttProperties {
   return p;
 }
 
-const JPEG = [0xff, 0xd8, 0xff];
-const PNG = [0x89, 0x50, 0x4e, 0x47];
-
-/** What a payload is, from its first bytes; the bytes themselves are not kept. */
+/**
+ * What a payload is, from its first bytes; the bytes themselves are not kept. Every PUBLISH
+ * comes here: the signatures are compared as big-endian words, without a closure or an array.
+ */
 export function payloadKind(buf: Buffer, off: number, end: number): PayloadKind {
   const n = end - off;
   if (n <= 0) return 'empty';
-  const starts = (sig: number[]) => n >= sig.length && sig.every((b, i) => buf[off + i] === b);
-  if (starts(JPEG)) return 'jpeg';
-  if (starts(PNG)) return 'png';
-  if (starts([0x47, 0x49, 0x46, 0x38])) return 'gif';
+  const w3 = n >= 3 ? (buf[off] << 16) | (buf[off + 1] << 8) | buf[off + 2] : -1;
+  const w4 = n >= 4 ? buf.readUInt32BE(off) : -1;
+  if (w3 === 0xffd8ff) return 'jpeg';
+  if (w4 === 0x89504e47) return 'png';
+  if (w4 === 0x47494638) return 'gif';
   // H.264 Annex B start code followed by a NAL unit header (ITU-T H.264 §B.1, §7.3.1).
-  if (starts([0, 0, 0, 1]) || starts([0, 0, 1])) return 'h264';
+  if (w4 === 0x00000001 || w3 === 0x000001) return 'h264';
   const look = Math.min(n, 512);
   let printable = 0;
   for (let i = 0; i < look; i++) {
