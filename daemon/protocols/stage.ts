@@ -63,8 +63,7 @@ class Ctx implements FlowContext {
     this.stage.names.set(this.ip(clientDir), address, name);
   }
   expect(address: string, port: number, app: 'rtp' | 'rtcp'): void {
-    if (this.stage.expected.size > 10_000) this.stage.expected.clear();
-    this.stage.expected.set(`${address}|${port}`, app);
+    this.stage.expectPort(address, port, app);
   }
   expectedApp(): 'rtp' | 'rtcp' | null {
     const f = this.stage.flowTable;
@@ -92,6 +91,9 @@ class Ctx implements FlowContext {
   }
 }
 
+/** RTP/RTCP ports announced by RTSP SETUP replies kept at once (two per stream). */
+export const EXPECTED_PORTS = 10_000;
+
 export interface FlowAppFacts {
   app: string | null;
   encrypted: boolean | null;
@@ -103,8 +105,10 @@ export class ProtocolStage implements StreamConsumer {
   private flowsBySlot: (FlowProto | undefined)[] | null = null;
   /** Names LAN devices resolved, by (device address, answered address). */
   readonly names = new NameMap();
-  /** Ports an RTSP session announced for RTP/RTCP, by "address|port". */
+  /** Ports an RTSP session announced for RTP/RTCP, by "address|port" (at most EXPECTED_PORTS). */
   readonly expected = new Map<string, 'rtp' | 'rtcp'>();
+  /** Announced ports forgotten for the bound. */
+  expectedEvicted = 0;
   /** DHCP client messages and ACKs, for the device inventory. */
   dhcpClients: ((m: Dhcp4Message) => void) | null = null;
   reassembler: TcpReassembler | null = null;
@@ -122,6 +126,19 @@ export class ProtocolStage implements StreamConsumer {
     private readonly sink: EventSink | null,
     readonly communityIdSeed = 0,
   ) {}
+
+  /** An RTSP session announced a port for RTP or RTCP: its flow, when it comes, is that. */
+  expectPort(address: string, port: number, app: 'rtp' | 'rtcp'): void {
+    const x = this.expected;
+    const key = `${address}|${port}`;
+    x.delete(key);
+    // The oldest announcement goes first (Map order), counted: an RTSP flood must not grow it.
+    if (x.size >= EXPECTED_PORTS) {
+      x.delete(x.keys().next().value as string);
+      this.expectedEvicted++;
+    }
+    x.set(key, app);
+  }
 
   get flowTable(): FlowTable {
     return this.table();

@@ -165,6 +165,7 @@ export class Daemon {
           return e && opts.eventLog ? { file: opts.eventLog, written: e.written, errors: e.errors, failing: e.lastError !== null, lastError: e.lastError } : null;
         },
         live: () => ({ clients: this.hub.size, refused: this.hub.refused, dropped: this.hub.dropped, queuedBytes: this.hub.queuedBytes }),
+        recentFlows: () => this.inventory.recentBounds(),
       },
       this.log,
     );

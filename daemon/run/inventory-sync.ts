@@ -17,12 +17,25 @@ import type { Views } from './views.js';
 
 /** Ended flows kept per device for the API, as JSON text (a third of the objects' memory). */
 const RECENT_FLOWS = 50;
+/**
+ * Characters of recent-flow text kept for all devices together (UTF-16: twice that in bytes at
+ * most): the lists outlive a device's entry in the live table, so a flood of fake MACs would
+ * keep one list each. The list updated longest ago goes first.
+ */
+export const RECENT_BUDGET = 4 << 20;
+/** Main-thread time one sync may take: the rest waits for the next second (a device flood). */
+const SYNC_BUDGET_MS = 20;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 export class InventorySync {
   /** What each live device looked like when last pushed: pushed again only when it changes. */
   private readonly signatures = new Map<Device, string>();
+  /** By MAC, least recently updated first (a list is moved to the end when it grows). */
   private readonly recent = new Map<string, string[]>();
+  /** Characters held in `recent`; lists dropped for the budget; devices left for a later sync. */
+  recentChars = 0;
+  recentEvicted = 0;
+  deferred = 0;
 
   constructor(
     private readonly engine: Engine,
@@ -44,13 +57,34 @@ export class InventorySync {
     const geo = r.internet ? this.config.verdicts!.geo.lookup(remote) : { country: null, org: null };
     this.store.recordFlow(r.device, r, { country: geo.country, org: geo.org }, detailed);
     if (!detailed) {
-      this.recent.delete(r.device);
+      this.dropRecent(r.device);
       return;
     }
     let list = this.recent.get(r.device);
-    if (!list) this.recent.set(r.device, (list = []));
-    list.push(JSON.stringify(r));
-    if (list.length > RECENT_FLOWS) list.shift();
+    if (list) this.recent.delete(r.device);
+    else list = [];
+    this.recent.set(r.device, list);
+    const text = JSON.stringify(r);
+    list.push(text);
+    this.recentChars += text.length;
+    if (list.length > RECENT_FLOWS) this.recentChars -= list.shift()!.length;
+    while (this.recentChars > RECENT_BUDGET) {
+      const oldest = this.recent.keys().next().value as string;
+      if (oldest === r.device) break;
+      this.dropRecent(oldest);
+      this.recentEvicted++;
+    }
+  }
+
+  recentBounds(): { size: number; max: number; evicted: number; devices: number } {
+    return { size: this.recentChars, max: RECENT_BUDGET, evicted: this.recentEvicted, devices: this.recent.size };
+  }
+
+  private dropRecent(mac: string): void {
+    const list = this.recent.get(mac);
+    if (!list) return;
+    for (const t of list) this.recentChars -= t.length;
+    this.recent.delete(mac);
   }
 
   recentFlows(mac: string): FlowRecord[] {
@@ -60,7 +94,7 @@ export class InventorySync {
   /** The household opted the device out of history: its recent flows and profile detail go. */
   forgetDetail(mac: string): void {
     this.store.forgetDetail(mac);
-    this.recent.delete(mac);
+    this.dropRecent(mac);
     this.segmentation.forgetDetail(mac);
   }
 
@@ -69,13 +103,26 @@ export class InventorySync {
     this.signatures.clear();
   }
 
-  /** Once a second. */
+  /**
+   * Once a second. At most SYNC_BUDGET_MS of work: under a flood of new devices the others are
+   * pushed by the next syncs (they are found again: their signature has not been recorded), so
+   * that an alert's packet never waits behind a whole inventory.
+   */
   sync(): void {
     let risks: Map<string, { risk: Severity | null; open: number }> | null = null;
+    const until = performance.now() + SYNC_BUDGET_MS;
+    let pushed = 0;
+    let over = false;
+    this.deferred = 0;
     for (const d of this.engine.devices.all()) {
       const mac = DeviceTable.macText(d);
       const sig = `${d.facts?.version ?? 0}|${d.ips.size}|${Math.floor(d.lastSeen / 60)}|${mac ? JSON.stringify(this.config.deviceOverrides[mac] ?? null) : ''}`;
       if (this.signatures.get(d) === sig) continue;
+      // The clock is read every 16 devices pushed: reading it costs more than a signature.
+      if (over || ((++pushed & 15) === 0 && (over = performance.now() > until))) {
+        this.deferred++;
+        continue;
+      }
       const isNew = !this.signatures.has(d);
       this.signatures.set(d, sig);
       risks ??= this.views.risks();

@@ -7,7 +7,8 @@ import os from 'node:os';
 import type { Engine } from '../analysis/engine.js';
 import type { CaptureStatus } from '../capture/supervisor.js';
 import type { Bounds, Status } from '../server/api-types.js';
-import type { Store } from '../store/store.js';
+import { MAX_DEVICE_ENTRIES, type Store } from '../store/store.js';
+import { EXPECTED_PORTS } from '../protocols/stage.js';
 import type { Views } from './views.js';
 
 export interface StatusSources {
@@ -16,6 +17,8 @@ export interface StatusSources {
   rulesError: () => string | null;
   eventLog: () => Status['eventLog'];
   live: () => Status['live'];
+  /** The recent-flow lists' fill (run/inventory-sync.ts). */
+  recentFlows: () => Bounds['recentFlows'];
 }
 
 export class StatusBoard {
@@ -90,6 +93,9 @@ export class StatusBoard {
       dnsNames: { size: names.size, max: names.limit, evicted: names.evicted },
       reassembly: { heldBytes: e.reassembler.heldTotal, maxHeldBytes: e.reassembler.maxHeldBytes, overBudget: r.overBudget, gaps: r.gaps, gapBytes: r.gapBytes, outOfOrder: r.outOfOrder },
       decode: { fragments: st.fragments, laterFragments: st.laterFragments, snapCut: st.snapCut, jumbo: st.jumbo },
+      rtpPorts: { size: e.protocols.expected.size, max: EXPECTED_PORTS, evicted: e.protocols.expectedEvicted },
+      storeDevices: { size: this.store.deviceCount(), max: MAX_DEVICE_ENTRIES, evicted: this.store.devicesForgotten, refused: this.store.devicesRefused },
+      recentFlows: this.sources.recentFlows(),
     };
   }
 

@@ -70,6 +70,12 @@ export interface Bounds {
   reassembly: { heldBytes: number; maxHeldBytes: number; overBudget: number; gaps: number; gapBytes: number; outOfOrder: number };
   /** IP fragments (never reassembled: later ones are counted and skipped), snap-length cuts, jumbo frames. */
   decode: { fragments: number; laterFragments: number; snapCut: number; jumbo: number };
+  /** RTP/RTCP ports RTSP sessions announced, awaiting their flows. */
+  rtpPorts: { size: number; max: number; evicted: number };
+  /** Devices the store remembers; `evicted`: unnamed ones forgotten for the bound; `refused`: new ones not remembered (all named). */
+  storeDevices: { size: number; max: number; evicted: number; refused: number };
+  /** Recent-flow texts kept for the API, in characters; `evicted`: devices' lists dropped for the budget. */
+  recentFlows: { size: number; max: number; evicted: number; devices: number };
 }
 
 export interface Status {

@@ -16,6 +16,9 @@ const NO_BOUNDS: Bounds = {
   dnsNames: { size: 0, max: 0, evicted: 0 },
   reassembly: { heldBytes: 0, maxHeldBytes: 0, overBudget: 0, gaps: 0, gapBytes: 0, outOfOrder: 0 },
   decode: { fragments: 0, laterFragments: 0, snapCut: 0, jumbo: 0 },
+  rtpPorts: { size: 0, max: 0, evicted: 0 },
+  storeDevices: { size: 0, max: 0, evicted: 0, refused: 0 },
+  recentFlows: { size: 0, max: 0, evicted: 0, devices: 0 },
 };
 
 export class Metrics {
@@ -82,6 +85,10 @@ export class Metrics {
     counter('vigie_ip_fragments_skipped_total', 'IP fragments after the first: not reassembled, their payload not dissected', () => b().decode.laterFragments);
     counter('vigie_snap_cut_packets_total', 'Packets cut by the snap length before the headers needed', () => b().decode.snapCut);
     counter('vigie_jumbo_frames_total', 'Frames longer on the wire than 1522 bytes', () => b().decode.jumbo);
+    counter('vigie_rtp_ports_evicted_total', 'RTP/RTCP ports announced by RTSP and forgotten for the bound before their flow came', () => b().rtpPorts.evicted);
+    counter('vigie_store_devices_evicted_total', 'Unnamed devices the store forgot to stay within its bound (seen longest ago first)', () => b().storeDevices.evicted);
+    counter('vigie_store_devices_refused_total', 'New devices the store did not remember because every entry was named by the household', () => b().storeDevices.refused);
+    counter('vigie_recent_flows_evicted_total', "Devices' recent-flow lists dropped to stay within their memory budget", () => b().recentFlows.evicted);
     const table = new client.Gauge({
       name: 'vigie_table_entries',
       help: 'Entries in each bounded table',
@@ -92,6 +99,9 @@ export class Metrics {
         this.set({ table: 'flows' }, t.flows.size);
         this.set({ table: 'devices' }, t.devices.size);
         this.set({ table: 'dns_names' }, t.dnsNames.size);
+        this.set({ table: 'rtp_ports' }, t.rtpPorts.size);
+        this.set({ table: 'store_devices' }, t.storeDevices.size);
+        this.set({ table: 'recent_flows_chars' }, t.recentFlows.size);
       },
     });
     void table;
@@ -106,6 +116,9 @@ export class Metrics {
         this.set({ table: 'devices' }, t.devices.max);
         this.set({ table: 'dns_names' }, t.dnsNames.max);
         this.set({ table: 'reassembly_bytes' }, t.reassembly.maxHeldBytes);
+        this.set({ table: 'rtp_ports' }, t.rtpPorts.max);
+        this.set({ table: 'store_devices' }, t.storeDevices.max);
+        this.set({ table: 'recent_flows_chars' }, t.recentFlows.max);
       },
     });
     void bound;

@@ -319,11 +319,14 @@ export class Store {
     this.touch();
   }
 
-  /** One device's stored entry, made when missing; refused past MAX_DEVICE_ENTRIES for a new one. */
+  /**
+   * One device's stored entry, made when missing. Past MAX_DEVICE_ENTRIES the devices nobody
+   * named go first (makeRoom); refused when every entry is the household's.
+   */
   deviceEntry(mac: string, now = new Date()): StoredDevice {
     const existing = this.data.devices[mac];
     if (existing) return existing;
-    if (Object.keys(this.data.devices).length >= MAX_DEVICE_ENTRIES) throw new StoreLimitError(`at most ${MAX_DEVICE_ENTRIES} devices are remembered: forget some (shorter retention.deviceDays) first`);
+    if (!this.makeRoom()) throw new StoreLimitError(`at most ${MAX_DEVICE_ENTRIES} devices are remembered and the household named all of them: forget some first`);
     const t = now.toISOString();
     return (this.data.devices[mac] = { mac, firstSeen: t, lastSeen: t });
   }
@@ -359,13 +362,48 @@ export class Store {
 
   /**
    * The daemon's latest picture of a device it sees on the network; true when the store did not
-   * know it. Not bounded by MAX_DEVICE_ENTRIES: the engine's device table is, and retention prunes.
+   * know it. Bounded by MAX_DEVICE_ENTRIES like the rest: a flood of fake MACs (issue 15) would
+   * otherwise keep every one of them for `deviceDays`. The devices nobody named and not seen for
+   * the longest go first; a new device is not remembered when all entries are named (counted).
    */
   recordDevice(mac: string, record: DeviceRecord): boolean {
     const s = this.data.devices[mac];
+    if (!s && !this.makeRoom()) {
+      this.devicesRefused++;
+      return true;
+    }
     this.data.devices[mac] = { ...(s ?? { mac, firstSeen: record.firstSeen }), lastSeen: record.lastSeen, record };
     this.touch();
     return !s;
+  }
+
+  /** Devices forgotten to stay within MAX_DEVICE_ENTRIES, and new ones not remembered (all named). */
+  devicesForgotten = 0;
+  devicesRefused = 0;
+
+  /**
+   * Room for one more device entry: at the bound, the unnamed devices seen longest ago are
+   * forgotten, down to 95 % of it in one pass (a flood adds hundreds a second: one sort per
+   * 200 newcomers, not a scan per newcomer). False when only named devices are left.
+   */
+  private makeRoom(): boolean {
+    const all = this.data.devices;
+    const n = Object.keys(all).length;
+    if (n < MAX_DEVICE_ENTRIES) return true;
+    const spare = Object.values(all).filter((d) => !named(d)).sort((a, b) => byText(a.lastSeen, b.lastSeen));
+    const drop = spare.slice(0, Math.max(1, n - Math.floor(MAX_DEVICE_ENTRIES * 0.95)));
+    for (const d of drop) this.forgetDevice(d.mac);
+    this.devicesForgotten += drop.length;
+    if (drop.length > 0) this.touch();
+    return drop.length > 0;
+  }
+
+  private forgetDevice(mac: string): void {
+    const d = this.data;
+    delete d.devices[mac];
+    delete d.aggregates[mac];
+    delete d.destinations[mac];
+    if (d.profiles) delete d.profiles[mac];
   }
 
   alerts(): readonly Alert[] {
@@ -477,11 +515,8 @@ export class Store {
     }
     const devCut = new Date(now - r.deviceDays * 86400e3).toISOString();
     for (const [mac, dev] of Object.entries(d.devices)) {
-      if (dev.lastSeen >= devCut || dev.label || dev.category || dev.zone || dev.personal !== undefined) continue;
-      delete d.devices[mac];
-      delete d.aggregates[mac];
-      delete d.destinations[mac];
-      delete d.profiles[mac];
+      if (dev.lastSeen >= devCut || named(dev)) continue;
+      this.forgetDevice(mac);
       this.touch();
     }
     for (const [mac, list] of Object.entries(d.destinations)) {
@@ -499,4 +534,9 @@ export class Store {
     }
     return dropped;
   }
+}
+
+/** Whether the household said something of the device (a label, category, zone, privacy): kept. */
+function named(d: StoredDevice): boolean {
+  return Boolean(d.label || d.category || d.zone || d.personal !== undefined || d.history !== undefined);
 }

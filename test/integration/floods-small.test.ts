@@ -59,6 +59,9 @@ describe.skipIf(!floodLabReady())('floods through the live pipeline (small)', ()
     expect(r.tables.devices.size).toBeLessThanOrEqual(MAX_DEVICES);
     expect(r.tables.dnsNames.size).toBeLessThanOrEqual(DNS_NAMES);
     expect(r.tables.reassembly.heldBytes).toBeLessThanOrEqual(r.tables.reassembly.maxHeldBytes + 65536);
+    expect(r.tables.storeDevices.size).toBeLessThanOrEqual(r.tables.storeDevices.max);
+    expect(r.tables.recentFlows.size).toBeLessThanOrEqual(r.tables.recentFlows.max);
+    expect(r.tables.rtpPorts.size).toBeLessThanOrEqual(r.tables.rtpPorts.max);
     // The camera's alert on the WebSocket within a second, every publish during the flood.
     expect(r.camera.events, why).toBeGreaterThanOrEqual(2);
     expect(r.camera.missed, why).toBe(0);

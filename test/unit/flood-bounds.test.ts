@@ -13,7 +13,12 @@ import { DeviceTable, macKey } from '../../daemon/devices/device-table.js';
 import { TcpReassembler } from '../../daemon/flows/tcp-reassembly.js';
 import { NameMap } from '../../daemon/protocols/dns/name-map.js';
 import { type Bounds, Metrics } from '../../daemon/server/metrics.js';
+import { analyzeCapture } from '../../daemon/analysis/analyze.js';
+import { MAX_DEVICE_ENTRIES, Store } from '../../daemon/store/store.js';
+import { EXPECTED_PORTS, ProtocolStage } from '../../daemon/protocols/stage.js';
 import { oversizedFlood } from '../bench/flood/floods.mjs';
+// @ts-expect-error plain JavaScript module without types
+import { generate } from '../bench/home-capture.mjs';
 import { decodeFrames } from '../helpers/frames.js';
 
 describe('bounded tables count their evictions (floods)', () => {
@@ -92,6 +97,50 @@ describe('bounded tables count their evictions (floods)', () => {
     }
   });
 
+  it('the store remembers at most MAX_DEVICE_ENTRIES devices: unnamed ones seen longest ago go, named ones stay', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flood-store-'));
+    try {
+      // A real device record (the analysis of a small generated home), copied under fake MACs.
+      generate(path.join(dir, 'h.pcap'), { devices: 3, tlsFlows: 4, bulkPackets: 4, duration: 10 });
+      const rec = (await analyzeCapture(path.join(dir, 'h.pcap'))).devices.find((d) => d.mac)!;
+      const store = Store.open(path.join(dir, 'state'), { commitInterval: 3600 });
+      const mac = (i: number) => `02:00:${[i >> 24, i >> 16, i >> 8, i].map((b) => (b & 255).toString(16).padStart(2, '0')).join(':')}`;
+      const at = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
+      store.updateDevice(mac(0), { label: 'the nursery camera' });
+      store.recordDevice(mac(0), { ...rec, mac: mac(0), firstSeen: at(0), lastSeen: at(0) });
+      const n = MAX_DEVICE_ENTRIES + 1000;
+      let news = 0;
+      for (let i = 1; i <= n; i++) if (store.recordDevice(mac(i), { ...rec, id: mac(i), mac: mac(i), firstSeen: at(i), lastSeen: at(i) })) news++;
+      expect(news).toBe(n);
+      expect(store.deviceCount()).toBeLessThanOrEqual(MAX_DEVICE_ENTRIES);
+      expect(store.devicesForgotten).toBe(n + 1 - store.deviceCount());
+      expect(store.devicesRefused).toBe(0);
+      // The named device stays, the newest devices stay, the oldest unnamed went.
+      expect(store.storedDevice(mac(0))?.label).toBe('the nursery camera');
+      expect(store.storedDevice(mac(n))).toBeDefined();
+      expect(store.storedDevice(mac(1))).toBeUndefined();
+      // What is left is a valid store.
+      await store.commit();
+      const again = Store.open(path.join(dir, 'state'));
+      expect(again.opening.setAside).toBeNull();
+      expect(again.deviceCount()).toBe(store.deviceCount());
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the RTP ports RTSP announced are bounded, the oldest forgotten first and counted', () => {
+    const stage = new ProtocolStage(() => null as never, null);
+    for (let i = 0; i < EXPECTED_PORTS + 500; i++) stage.expectPort(`198.51.100.${i & 255}`, 10000 + (i >> 8) * 2, 'rtp');
+    expect(stage.expected.size).toBe(EXPECTED_PORTS);
+    expect(stage.expectedEvicted).toBe(500);
+    expect(stage.expected.has('198.51.100.0|10000')).toBe(false);
+    expect(stage.expected.get(`198.51.100.${(EXPECTED_PORTS + 499) & 255}|${10000 + ((EXPECTED_PORTS + 499) >> 8) * 2}`)).toBe('rtp');
+    // Announced again, a port moves to the newest end and nothing is evicted.
+    stage.expectPort('198.51.100.255', 10000 + (EXPECTED_PORTS >> 8) * 2, 'rtcp');
+    expect(stage.expectedEvicted).toBe(500);
+  });
+
   it('/metrics tells the evictions and drops from the status `bounds`', async () => {
     const bounds: Bounds = {
       flows: { size: 2000, max: 2000, evicted: 64683 },
@@ -99,6 +148,9 @@ describe('bounded tables count their evictions (floods)', () => {
       dnsNames: { size: 50000, max: 50000, evicted: 14000 },
       reassembly: { heldBytes: 1234, maxHeldBytes: 8388608, overBudget: 20, gaps: 21, gapBytes: 30000, outOfOrder: 1300 },
       decode: { fragments: 13800, laterFragments: 12900, snapCut: 3, jumbo: 300 },
+      rtpPorts: { size: 10000, max: 10000, evicted: 77 },
+      storeDevices: { size: 4096, max: 4096, evicted: 5210, refused: 2 },
+      recentFlows: { size: 3_000_000, max: 4_194_304, evicted: 1900, devices: 480 },
     };
     const zero = new Proxy({}, { get: (_t, k) => (k === 'then' ? undefined : 0) });
     const m = new Metrics({
@@ -121,6 +173,12 @@ describe('bounded tables count their evictions (floods)', () => {
     expect(value('vigie_table_entries{table="dns_names"}')).toBe(50000);
     expect(value('vigie_table_capacity{table="devices"}')).toBe(500);
     expect(value('vigie_table_capacity{table="reassembly_bytes"}')).toBe(8388608);
+    expect(value('vigie_rtp_ports_evicted_total')).toBe(77);
+    expect(value('vigie_store_devices_evicted_total')).toBe(5210);
+    expect(value('vigie_store_devices_refused_total')).toBe(2);
+    expect(value('vigie_recent_flows_evicted_total')).toBe(1900);
+    expect(value('vigie_table_entries{table="store_devices"}')).toBe(4096);
+    expect(value('vigie_table_capacity{table="recent_flows_chars"}')).toBe(4194304);
     // Without a status (an older caller), the series are there at 0.
     const bare = new Metrics({ metrics: () => zero as any, alertSummary: () => ({ open: 0, bySeverity: { info: 0, low: 0, medium: 0, high: 0, critical: 0 } as any, highest: null, last: null }), raised: () => new Map() });
     expect(await bare.text()).toMatch(/^vigie_devices_evicted_total 0$/m);

@@ -313,12 +313,14 @@ EOF`);
         ipFragmentsSkipped: d('vigie_ip_fragments_skipped_total'),
         snapCut: d('vigie_snap_cut_packets_total'),
         jumboFrames: d('vigie_jumbo_frames_total'),
+        storeDevicesEvicted: d('vigie_store_devices_evicted_total'),
+        recentFlowsEvicted: d('vigie_recent_flows_evicted_total'),
         liveDropped: d('vigie_live_dropped_total'),
         alertsRaised: Object.entries(m1).filter(([k]) => k.startsWith('vigie_alerts_raised_total')).reduce((s, [k, v]) => s + v - (m0[k] ?? 0), 0),
       },
       tables: s1.bounds,
-      // Outside the bounded tables: the devices the store remembers (every MAC seen, kept for
-      // the retention's deviceDays) grow with a fake-device flood.
+      // The devices the store remembers grow with a fake-device flood up to the store's bound
+      // (tables.storeDevices), unnamed ones forgotten past it.
       store: { devicesKnown: s1.devicesKnown, devicesKnownBefore: s0.devicesKnown },
       camera: { events: latencies.length + missed, missed, p50ms: quantile(sorted, 0.5), p99ms: quantile(sorted, 0.99), maxMs: sorted.length ? sorted[sorted.length - 1] : null, all: latencies, daemonP50ms: quantile([...pipeMs].sort((a, b) => a - b), 0.5), daemonP99ms: quantile([...pipeMs].sort((a, b) => a - b), 0.99), publishP50ms: quantile([...publishMs].sort((a, b) => a - b), 0.5), publishErrors: publishErrors.slice(0, 3) },
     };
