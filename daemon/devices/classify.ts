@@ -9,7 +9,7 @@
  */
 import type { Conflict, Evidence } from '../model/device.js';
 import type { DeviceFacts } from './facts.js';
-import { type Category, type Condition, type DeviceKnowledge, type DeviceRule, KIND_BIT, type MatchKind, moduleMaker, PARENT_CATEGORY } from './rules.js';
+import { type Category, type Condition, type DeviceKnowledge, type DeviceRule, KIND_BIT, MATCH_KINDS, type MatchKind, moduleMaker, PARENT_CATEGORY } from './rules.js';
 
 export type { Conflict, Evidence };
 
@@ -243,34 +243,70 @@ function ownModel(f: DeviceFacts): string | null {
   return null;
 }
 
-/** Kinds whose observations a device rarely changes: the MAC, DHCP's words, host names (which only grow). */
-const STEADY_KINDS = new Set<MatchKind>(['oui', 'macPrefix', 'dhcpVendorClass', 'dhcpParams', 'hostname']);
-const steadyRules = new WeakMap<DeviceKnowledge, Uint8Array>();
 /**
- * The results of a device's steady rules (those that read only steady kinds), by rule index,
- * while what they read is unchanged. Host-name patterns are most of the rule book (Home
- * Assistant's DHCP table), and a device's other facts (names it contacts) change far more often.
+ * How far each kind of a device's observations has grown: the collections of DeviceFacts only
+ * ever grow (bounded, never emptied), so a rule whose kinds have the same sizes as when it was
+ * last evaluated gives the same result (a value added later comes after those it matched). The
+ * MAC and DHCP's words can change rather than grow: they are the memo's key (see classify()).
  */
-const steadyMemo = new WeakMap<DeviceFacts, { k: DeviceKnowledge; key: string; results: (Match | null | undefined)[] }>();
-
-function steadyOf(k: DeviceKnowledge): Uint8Array {
-  let flags = steadyRules.get(k);
-  if (!flags) {
-    flags = new Uint8Array(k.rules.length);
-    k.rules.forEach((r, i) => {
-      if (r.conditions.every((c) => STEADY_KINDS.has(c.kind))) flags![i] = 1;
-    });
-    steadyRules.set(k, flags);
+function growth(f: DeviceFacts, out: Float64Array): void {
+  let inst = 0;
+  let txt = 0;
+  for (const o of f.mdnsOffers.values()) {
+    inst += o.instances.size;
+    txt += o.txt.size;
   }
-  return flags;
+  const set = (k: MatchKind, n: number) => (out[KIND_INDEX[k]] = n);
+  set('hostname', f.hostnames.size);
+  set('mdnsService', f.mdnsServices.size);
+  set('mdnsBrowse', f.mdnsBrowses.size);
+  set('mdnsInstance', inst);
+  set('mdnsTxt', txt);
+  set('mdnsModel', f.mdnsModels.size);
+  set('homekitModel', f.homekitModels.size);
+  set('ssdpServer', f.ssdpServers.size);
+  set('ssdpType', f.ssdpTypes.size);
+  for (const [k, field] of Object.entries(UPNP_FIELD) as [MatchKind, string][]) set(k, f.upnp.get(field)?.size ?? 0);
+  set('wsdType', f.wsdTypes.size);
+  set('wsdScope', f.wsdScopes.size);
+  set('kasaModel', f.kasaModels.size);
+  set('kasaType', f.kasaTypes.size);
+  set('coapPath', f.coapPaths.size);
+  set('userAgent', f.userAgents.size);
+  set('domain', f.domains.size);
+  set('domainPattern', f.domains.size);
+  set('protocol', f.protocols.size);
+  set('mqttTopic', f.mqttTopics.size);
+  set('ja4', f.ja4.size);
 }
+
+const KIND_INDEX = Object.fromEntries(MATCH_KINDS.map((k, i) => [k, i])) as Record<MatchKind, number>;
+/** Each rule's kinds, by rule index (distinct). */
+const ruleKinds = new WeakMap<DeviceKnowledge, Uint8Array[]>();
+function kindsOf(k: DeviceKnowledge): Uint8Array[] {
+  let all = ruleKinds.get(k);
+  if (!all) {
+    all = k.rules.map((r) => Uint8Array.from(new Set(r.conditions.map((c) => KIND_INDEX[c.kind]))));
+    ruleKinds.set(k, all);
+  }
+  return all;
+}
+
+/**
+ * Each rule's last result for a device and the sizes of what it read then (their sum: sizes only
+ * grow, so an equal sum means equal sizes). A device's names, fingerprints and topics grow at
+ * each flow, and the rule book has 882 rules: only those reading what grew run again.
+ */
+const memos = new WeakMap<DeviceFacts, { k: DeviceKnowledge; key: string; stamp: Float64Array; results: (Match | null | undefined)[] }>();
+const sizes = new Float64Array(MATCH_KINDS.length);
 
 export function classify(k: DeviceKnowledge, id: Identity, f: DeviceFacts): Classification {
   const present = presentKinds(id, f);
-  const steady = steadyOf(k);
-  const key = `${id.mac}\u0000${id.ouiVendor}\u0000${f.dhcpVendorClass}\u0000${f.dhcpParams?.join(',')}\u0000${f.hostnames.size}`;
-  let memo = steadyMemo.get(f);
-  if (!memo || memo.k !== k || memo.key !== key) steadyMemo.set(f, (memo = { k, key, results: [] }));
+  const kinds = kindsOf(k);
+  const key = `${id.mac}\u0000${id.ouiVendor}\u0000${f.dhcpVendorClass}\u0000${f.dhcpParams?.join(',')}`;
+  let memo = memos.get(f);
+  if (!memo || memo.k !== k || memo.key !== key) memos.set(f, (memo = { k, key, stamp: new Float64Array(k.rules.length).fill(-1), results: [] }));
+  growth(f, sizes);
   const macHex = id.mac ? id.mac.replace(/:/g, '') : null;
   const evidence: Evidence[] = [];
   const groupsOf = new Map<Evidence, string[]>();
@@ -284,11 +320,16 @@ export function classify(k: DeviceKnowledge, id: Identity, f: DeviceFacts): Clas
     const rule = k.rules[i];
     if ((rule.mask & present) !== rule.mask) continue;
     if (rule.kind === 'domain' && rule.conditions.length === 1) continue; // through the index below
+    const ks = kinds[i];
+    let stamp = 0;
+    for (let j = 0; j < ks.length; j++) stamp += sizes[ks[j]];
     let m: Match | null;
-    if (steady[i]) {
-      const known = memo.results[i];
-      m = known !== undefined ? known : (memo.results[i] = ruleMatch(rule, id, macHex, f));
-    } else m = ruleMatch(rule, id, macHex, f);
+    const known = memo.results[i];
+    if (known !== undefined && memo.stamp[i] === stamp) m = known;
+    else {
+      m = memo.results[i] = ruleMatch(rule, id, macHex, f);
+      memo.stamp[i] = stamp;
+    }
     if (m) {
       push(rule, m);
       byId.set(rule.id, rule);
