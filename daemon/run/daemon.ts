@@ -38,10 +38,13 @@ import { Segmentation } from './segmentation.js';
 import { DaemonSettings } from './settings.js';
 import { StatusBoard } from './status-board.js';
 import { Views } from './views.js';
+import { warmUp } from './warm-up.js';
 
 export interface RunOptions {
   interface?: string;
   read?: string;
+  /** Warm the packet path up before a live capture opens (default; warm-up.ts). */
+  warmUp?: boolean;
   /** Replay pace: 1 as recorded, 0 as fast as possible. */
   speed: number;
   filter: string;
@@ -147,7 +150,9 @@ export class Daemon {
       records: () => this.views.devices().flatMap((v) => (v.record ? [v.record] : [])),
       keepsHistory: (mac, category) => this.views.keepsHistory(mac, category),
       isPersonal: (mac, category) => this.views.isPersonal(mac, category),
-      categoryOf: (mac) => this.views.categoryOfMac(mac),
+      // Asked at each ended flow: a category a second old will do (inventory-sync.ts forgets the
+      // detail of a device that turns out to be personal).
+      categoryOf: (mac) => this.views.categoryOfMac(mac, this.engine.lastTs),
     });
     this.planControl = new PlanControl(this.segmentation, this.config, this.store, this.hub, opts.allowApply === true, this.log);
     this.fanout = new AlertFanout(opts, this.store, this.hub, this.views, this.log);
@@ -205,6 +210,11 @@ export class Daemon {
     if (!opts.read) {
       iface = opts.interface ?? defaultInterface();
       if (!iface) throw new InputError('--interface', 'no LAN bridge (br-lan) and no default route: say which interface to watch');
+      // Before the capture opens: the first packets must not wait for V8's compiler (warm-up.ts).
+      if (opts.warmUp !== false) {
+        const w = await warmUp(this.config);
+        if (w) this.log(`warmed up on ${w.packets} synthetic packets (${w.flows} flows) in ${w.ms} ms, ${w.cpuMs} ms of CPU`);
+      }
       this.capture = new CaptureSupervisor(iface, this.engine, { filter: captureFilter(opts.capture ?? 'control', opts.filter), bufferSize: opts.bufferSize, userFilter: opts.filter !== '' }, this.log);
       this.capture.start();
     }

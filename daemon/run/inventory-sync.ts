@@ -30,6 +30,8 @@ const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 export class InventorySync {
   /** What each live device looked like when last pushed: pushed again only when it changes. */
   private readonly signatures = new Map<Device, string>();
+  /** Whether each device's detail was kept at its last sync (the privacy rule of its category). */
+  private readonly detailed = new WeakMap<Device, boolean>();
   /** By MAC, least recently updated first (a list is moved to the end when it grows). */
   private readonly recent = new Map<string, string[]>();
   /** Characters held in `recent`; lists dropped for the budget; devices left for a later sync. */
@@ -51,7 +53,8 @@ export class InventorySync {
     this.segmentation.flowEnded(r);
     if (!r.device || !MAC.test(r.device)) return;
     const d = this.engine.devices.byKey(r.device);
-    const category = d ? this.views.categoryOf(d) : 'unknown';
+    // At most a second old: sync() forgets what was kept if the device turns out to be personal.
+    const category = d ? this.views.categoryOf(d, this.engine.lastTs) : 'unknown';
     const detailed = this.views.keepsHistory(r.device, category);
     const remote = r.deviceSide === 'resp' ? r.orig.ip : r.resp.ip;
     const geo = r.internet ? this.config.verdicts!.geo.lookup(remote) : { country: null, org: null };
@@ -130,6 +133,11 @@ export class InventorySync {
       if (mac) {
         const rec = view.record!;
         if (this.store.recordDevice(mac, rec)) this.eventLog?.write({ type: 'device', new: true, device: { mac, vendor: rec.vendor, hostname: rec.hostname, category: rec.category } });
+        // A device recognised as personal (a phone, once its DHCP or mDNS came) keeps no detail:
+        // what was kept while it was unknown goes too, as when the household opts it out.
+        const keeps = this.views.keepsHistory(mac, rec.category);
+        if (this.detailed.get(d) !== false && !keeps) this.forgetDetail(mac);
+        this.detailed.set(d, keeps);
       }
       this.hub.publish({ type: 'device', new: isNew, device: view });
     }

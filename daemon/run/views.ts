@@ -50,15 +50,19 @@ export class Views {
     return !this.isPersonal(mac, category) || this.store.storedDevice(mac)?.history === true;
   }
 
-  /** The device's category (the user's, else the rules'), from the cached classification. */
-  categoryOf(d: Device): string {
-    return identify(d, this.config.deviceRules, this.config.deviceOverrides).category;
+  /**
+   * The device's category (the user's, else the rules'), from the cached classification. `now`
+   * (capture time): a classification up to a second old will do (each ended flow asks, and a
+   * flow that adds a name to the device's facts would otherwise reclassify it every time).
+   */
+  categoryOf(d: Device, now?: number): string {
+    return identify(d, this.config.deviceRules, this.config.deviceOverrides, now).category;
   }
 
   /** The same for a MAC, live or remembered. */
-  categoryOfMac(mac: string): string {
+  categoryOfMac(mac: string, now?: number): string {
     const d = this.engine.devices.byKey(mac);
-    if (d) return this.categoryOf(d);
+    if (d) return this.categoryOf(d, now);
     const s = this.store.storedDevice(mac);
     return s?.category ?? s?.record?.category ?? 'unknown';
   }

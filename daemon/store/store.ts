@@ -447,9 +447,14 @@ export class Store {
 
   /** The household opted a device out of history: what was kept goes too, not only what comes next. */
   forgetDetail(mac: string): void {
+    let changed = mac in this.data.destinations;
     delete this.data.destinations[mac];
-    for (const h of this.data.aggregates[mac] ?? []) delete h.by;
-    this.touch();
+    for (const h of this.data.aggregates[mac] ?? []) {
+      if (h.by !== undefined) changed = true;
+      delete h.by;
+    }
+    // Asked again at each change of a personal device: a write only when something went.
+    if (changed) this.touch();
   }
 
   profiles(): DeviceProfile[] {

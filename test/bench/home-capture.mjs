@@ -237,7 +237,7 @@ function dnsMessage(id, name, answer) {
 }
 
 /** DHCP message (RFC 2131 §2) with options 53, 12, 55, 60 (RFC 2132). */
-function dhcpMessage(op, type, xid, mac, yiaddr, hostname, vendor) {
+export function dhcpMessage(op, type, xid, mac, yiaddr, hostname, vendor) {
   const b = Buffer.alloc(236);
   b[0] = op;
   b[1] = 1;
