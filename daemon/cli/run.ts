@@ -50,6 +50,7 @@ export function defaultStateDir(): string {
 interface RunFlags {
   interface?: string;
   read?: string;
+  warmUp: boolean;
   speed: number;
   filter: string;
   capture: 'control' | 'all';
@@ -127,6 +128,7 @@ export function runCommand(program: Command): void {
     .option('--ui <dir>', 'the built dashboard to serve (default: ui/dist of the package)')
     .option('--allowed-host <name>', 'one more name or address the dashboard is reached by (the Host check against DNS rebinding accepts the listen address, localhost, this machine\'s names and addresses); repeatable', collect, [])
     .option('--allow-apply', 'let the dashboard apply segmentation plans to this router\'s nftables (needs CAP_NET_ADMIN; each apply rolls back by itself unless confirmed)')
+    .option('--no-warm-up', 'open the capture at once, without first replaying the built-in synthetic home through a throwaway engine (about a second of CPU that spares the first minutes of traffic V8\'s compiler)')
     .action(async (o: RunFlags, cmd: Command) => {
       // The config file's `run:` settings (or UCI options) apply where no flag was given.
       if (o.config) {
@@ -166,6 +168,7 @@ export function runCommand(program: Command): void {
         daemon = await DaemonClass.start({
           interface: o.interface,
           read: o.read,
+          warmUp: o.warmUp,
           speed: o.speed,
           filter: o.filter,
           capture: o.capture,
