@@ -119,6 +119,9 @@ describe('bounded tables count their evictions (floods)', () => {
       expect(store.storedDevice(mac(0))?.label).toBe('the nursery camera');
       expect(store.storedDevice(mac(n))).toBeDefined();
       expect(store.storedDevice(mac(1))).toBeUndefined();
+      // The household naming one more device makes room the same way.
+      expect(store.updateDevice(mac(n + 1), { label: 'the new doorbell' }).label).toBe('the new doorbell');
+      expect(store.deviceCount()).toBeLessThanOrEqual(MAX_DEVICE_ENTRIES);
       // What is left is a valid store.
       await store.commit();
       const again = Store.open(path.join(dir, 'state'));
