@@ -297,7 +297,17 @@ function kindsOf(k: DeviceKnowledge): Uint8Array[] {
  * grow, so an equal sum means equal sizes). A device's names, fingerprints and topics grow at
  * each flow, and the rule book has 882 rules: only those reading what grew run again.
  */
-const memos = new WeakMap<DeviceFacts, { k: DeviceKnowledge; key: string; stamp: Float64Array; results: (Match | null | undefined)[] }>();
+interface Memo {
+  k: DeviceKnowledge;
+  key: string;
+  stamp: Float64Array;
+  results: (Match | null | undefined)[];
+  /** Contacted names already looked up in the domain index, and the rules they hit (first name first). */
+  domainsDone: number;
+  domainSeen: Set<DeviceRule>;
+  domainHits: { rule: DeviceRule; domain: string }[];
+}
+const memos = new WeakMap<DeviceFacts, Memo>();
 const sizes = new Float64Array(MATCH_KINDS.length);
 
 export function classify(k: DeviceKnowledge, id: Identity, f: DeviceFacts): Classification {
@@ -305,7 +315,7 @@ export function classify(k: DeviceKnowledge, id: Identity, f: DeviceFacts): Clas
   const kinds = kindsOf(k);
   const key = `${id.mac}\u0000${id.ouiVendor}\u0000${f.dhcpVendorClass}\u0000${f.dhcpParams?.join(',')}`;
   let memo = memos.get(f);
-  if (!memo || memo.k !== k || memo.key !== key) memos.set(f, (memo = { k, key, stamp: new Float64Array(k.rules.length).fill(-1), results: [] }));
+  if (!memo || memo.k !== k || memo.key !== key) memos.set(f, (memo = { k, key, stamp: new Float64Array(k.rules.length).fill(-1), results: [], domainsDone: 0, domainSeen: new Set(), domainHits: [] }));
   growth(f, sizes);
   const macHex = id.mac ? id.mac.replace(/:/g, '') : null;
   const evidence: Evidence[] = [];
@@ -335,23 +345,31 @@ export function classify(k: DeviceKnowledge, id: Identity, f: DeviceFacts): Clas
       byId.set(rule.id, rule);
     }
   }
-  // Contacted names, looked up by each of their suffixes.
-  const seen = new Set<DeviceRule>();
+  // Contacted names, looked up by each of their suffixes: only the names added since the last
+  // classification (a Set iterates in insertion order, so the first name to hit a rule is still
+  // the one its evidence shows).
+  if (memo.domainsDone > f.domains.size) memo.domainsDone = 0;
+  let i = 0;
   for (const d of f.domains) {
+    if (i++ < memo.domainsDone) continue;
     for (let s = d; ; ) {
       const rules = k.domainIndex.get(s);
       if (rules) {
         for (const r of rules) {
-          if (seen.has(r)) continue;
-          seen.add(r);
-          push(r, { text: `contacted ${d}`, groups: [] });
-          byId.set(r.id, r);
+          if (memo.domainSeen.has(r)) continue;
+          memo.domainSeen.add(r);
+          memo.domainHits.push({ rule: r, domain: d });
         }
       }
       const dot = s.indexOf('.');
       if (dot < 0) break;
       s = s.slice(dot + 1);
     }
+  }
+  memo.domainsDone = f.domains.size;
+  for (const h of memo.domainHits) {
+    push(h.rule, { text: `contacted ${h.domain}`, groups: [] });
+    byId.set(h.rule.id, h.rule);
   }
 
   // Scores: per category, one weight per distinct observation (the strongest rule reading it).

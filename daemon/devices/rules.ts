@@ -283,9 +283,26 @@ function dirsLater(earlier: string, later: string, dirs: string[]): boolean {
   return idx(later) > idx(earlier);
 }
 
+/** Registrants already matched against a rule book's module makers (each device asks at each classification). */
+const makersOf = new WeakMap<DeviceKnowledge, Map<string, ModuleMaker | null>>();
+const MAKER_MEMORY = 4096;
+
 /** The module or platform maker behind an IEEE registrant, if it is one. */
 export function moduleMaker(k: DeviceKnowledge, registrant: string | null): ModuleMaker | null {
   if (!registrant) return null;
-  for (const m of k.modules) if (m.pattern.test(registrant)) return m;
-  return null;
+  let known = makersOf.get(k);
+  if (!known) makersOf.set(k, (known = new Map()));
+  const hit = known.get(registrant);
+  if (hit !== undefined) return hit;
+  let found: ModuleMaker | null = null;
+  for (const m of k.modules) {
+    if (m.pattern.test(registrant)) {
+      found = m;
+      break;
+    }
+  }
+  // A few hundred registrants on a LAN; a flood of random MACs must not grow this without end.
+  if (known.size >= MAKER_MEMORY) known.clear();
+  known.set(registrant, found);
+  return found;
 }
