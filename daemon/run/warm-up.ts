@@ -14,6 +14,8 @@ import type { EngineConfig } from '../analysis/config.js';
 import { Engine } from '../analysis/engine.js';
 import { readCapture } from '../capture/reader.js';
 import { ProfileBook } from '../profiles/profile-book.js';
+import { emptyStore } from '../store/store.js';
+import { recordFlow } from '../store/traffic.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** dist/warmup.pcap, written by the build; sources (tests) read the built copy too, as geo.ts does. */
@@ -37,6 +39,8 @@ export async function warmUp(config: EngineConfig, file = WARMUP_CAPTURE, rounds
   const c0 = process.cpuUsage();
   const geo = config.verdicts?.geo;
   const book = new ProfileBook({ learningSeconds: null, place: (ip) => (geo ? geo.lookup(ip) : { country: null, org: null }) });
+  // The store's traffic of each ended flow, in a document nobody keeps.
+  const data = emptyStore();
   let flows = 0;
   let packets = 0;
   for (let i = 0; i < rounds; i++) {
@@ -45,8 +49,9 @@ export async function warmUp(config: EngineConfig, file = WARMUP_CAPTURE, rounds
       flowEnded: (r) => {
         flows++;
         book.add(r);
-        // The daemon keeps each ended flow's text for the API.
+        // The daemon keeps each ended flow's text for the API, and its traffic in the store.
         JSON.stringify(r);
+        if (r.device) recordFlow(data, r.device, r, r.internet && geo ? geo.lookup(r.deviceSide === 'resp' ? r.orig.ip : r.resp.ip) : { country: null, org: null }, true);
       },
     });
     await readCapture(file, engine);
