@@ -52,8 +52,8 @@ function offline(config: EngineConfig): EngineConfig {
   return config.judgeRunning === undefined ? { ...config, judgeRunning: false } : config;
 }
 
-/** Offline, the whole capture is the learning window. */
-function offlineProfiles(config: EngineConfig): ProfileBook {
+/** Offline, the whole capture is the learning window (also the daemon's warm-up: run/warm-up.ts). */
+export function offlineProfiles(config: EngineConfig): ProfileBook {
   const geo = config.verdicts?.geo;
   return new ProfileBook({ learningSeconds: null, place: (ip) => (geo ? geo.lookup(ip) : { country: null, org: null }) });
 }

@@ -106,43 +106,17 @@ function* allOf(f: DeviceFacts, key: 'instances' | 'txt'): Iterable<string> {
   for (const o of f.mdnsOffers.values()) yield* o[key];
 }
 
-/** Which kinds of observation the device has at all: rules needing another are skipped. */
-function presentKinds(id: Identity, f: DeviceFacts): number {
+/**
+ * Which kinds of observation the device has at all: rules needing another are skipped. The
+ * collections' sizes come from growth(); the MAC and DHCP's words are there or not.
+ */
+function presentKinds(id: Identity, f: DeviceFacts, sizes: Float64Array): number {
   let m = 0;
-  const on = (k: MatchKind, yes: unknown) => {
-    if (yes) m |= KIND_BIT[k];
-  };
-  on('oui', id.ouiVendor);
-  on('macPrefix', id.mac);
-  on('dhcpVendorClass', f.dhcpVendorClass);
-  on('dhcpParams', f.dhcpParams);
-  on('hostname', f.hostnames.size);
-  on('mdnsService', f.mdnsServices.size);
-  on('mdnsBrowse', f.mdnsBrowses.size);
-  let inst = false;
-  let txt = false;
-  for (const o of f.mdnsOffers.values()) {
-    inst ||= o.instances.size > 0;
-    txt ||= o.txt.size > 0;
-  }
-  on('mdnsInstance', inst);
-  on('mdnsTxt', txt);
-  on('mdnsModel', f.mdnsModels.size);
-  on('homekitModel', f.homekitModels.size);
-  on('ssdpServer', f.ssdpServers.size);
-  on('ssdpType', f.ssdpTypes.size);
-  for (const [k, field] of Object.entries(UPNP_FIELD) as [MatchKind, string][]) on(k, f.upnp.get(field)?.size);
-  on('wsdType', f.wsdTypes.size);
-  on('wsdScope', f.wsdScopes.size);
-  on('kasaModel', f.kasaModels.size);
-  on('kasaType', f.kasaTypes.size);
-  on('coapPath', f.coapPaths.size);
-  on('userAgent', f.userAgents.size);
-  on('domain', f.domains.size);
-  on('domainPattern', f.domains.size);
-  on('protocol', f.protocols.size);
-  on('mqttTopic', f.mqttTopics.size);
-  on('ja4', f.ja4.size);
+  if (id.ouiVendor) m |= KIND_BIT.oui;
+  if (id.mac) m |= KIND_BIT.macPrefix;
+  if (f.dhcpVendorClass) m |= KIND_BIT.dhcpVendorClass;
+  if (f.dhcpParams) m |= KIND_BIT.dhcpParams;
+  for (let i = 0; i < sizes.length; i++) if (sizes[i] > 0) m |= KIND_BIT[MATCH_KINDS[i]];
   return m;
 }
 
@@ -244,7 +218,8 @@ function ownModel(f: DeviceFacts): string | null {
 }
 
 /**
- * How far each kind of a device's observations has grown: the collections of DeviceFacts only
+ * How far each kind of a device's observations has grown (0 for the MAC and DHCP's words, which
+ * are no collections): the collections of DeviceFacts only
  * ever grow (bounded, never emptied), so a rule whose kinds have the same sizes as when it was
  * last evaluated gives the same result (a value added later comes after those it matched). The
  * MAC and DHCP's words can change rather than grow: they are the memo's key (see classify()).
@@ -311,12 +286,12 @@ const memos = new WeakMap<DeviceFacts, Memo>();
 const sizes = new Float64Array(MATCH_KINDS.length);
 
 export function classify(k: DeviceKnowledge, id: Identity, f: DeviceFacts): Classification {
-  const present = presentKinds(id, f);
+  growth(f, sizes);
+  const present = presentKinds(id, f, sizes);
   const kinds = kindsOf(k);
   const key = `${id.mac}\u0000${id.ouiVendor}\u0000${f.dhcpVendorClass}\u0000${f.dhcpParams?.join(',')}`;
   let memo = memos.get(f);
   if (!memo || memo.k !== k || memo.key !== key) memos.set(f, (memo = { k, key, stamp: new Float64Array(k.rules.length).fill(-1), results: [], domainsDone: 0, domainSeen: new Set(), domainHits: [] }));
-  growth(f, sizes);
   const macHex = id.mac ? id.mac.replace(/:/g, '') : null;
   const evidence: Evidence[] = [];
   const groupsOf = new Map<Evidence, string[]>();

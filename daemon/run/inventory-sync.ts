@@ -34,10 +34,9 @@ export class InventorySync {
   private readonly detailed = new WeakMap<Device, boolean>();
   /** By MAC, least recently updated first (a list is moved to the end when it grows). */
   private readonly recent = new Map<string, string[]>();
-  /** Characters held in `recent`; lists dropped for the budget; devices left for a later sync. */
+  /** Characters held in `recent`; lists dropped for the budget. */
   recentChars = 0;
   recentEvicted = 0;
-  deferred = 0;
 
   constructor(
     private readonly engine: Engine,
@@ -116,16 +115,12 @@ export class InventorySync {
     const until = performance.now() + SYNC_BUDGET_MS;
     let pushed = 0;
     let over = false;
-    this.deferred = 0;
     for (const d of this.engine.devices.all()) {
       const mac = DeviceTable.macText(d);
       const sig = `${d.facts?.version ?? 0}|${d.ips.size}|${Math.floor(d.lastSeen / 60)}|${mac ? JSON.stringify(this.config.deviceOverrides[mac] ?? null) : ''}`;
       if (this.signatures.get(d) === sig) continue;
       // The clock is read every 16 devices pushed: reading it costs more than a signature.
-      if (over || ((++pushed & 15) === 0 && (over = performance.now() > until))) {
-        this.deferred++;
-        continue;
-      }
+      if (over || ((++pushed & 15) === 0 && (over = performance.now() > until))) continue;
       const isNew = !this.signatures.has(d);
       this.signatures.set(d, sig);
       risks ??= this.views.risks();

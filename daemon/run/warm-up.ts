@@ -13,16 +13,13 @@ import { fileURLToPath } from 'node:url';
 import type { EngineConfig } from '../analysis/config.js';
 import { Engine } from '../analysis/engine.js';
 import { readCapture } from '../capture/reader.js';
-import { ProfileBook } from '../profiles/profile-book.js';
+import { offlineProfiles } from '../analysis/analyze.js';
 import { emptyStore } from '../store/store.js';
-import { recordFlow } from '../store/traffic.js';
+import { flowSides, recordFlow } from '../store/traffic.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** dist/warmup.pcap, written by the build; sources (tests) read the built copy too, as geo.ts does. */
 export const WARMUP_CAPTURE = path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '../warmup.pcap') : path.resolve(here, '../../dist/warmup.pcap');
-
-/** Times the capture is replayed: V8 optimises after enough calls, and the file is kept small. */
-const ROUNDS = 1;
 
 export interface WarmUp {
   packets: number;
@@ -33,12 +30,12 @@ export interface WarmUp {
 }
 
 /** Null when the build made no warm-up capture (a checkout built without test/bench). */
-export async function warmUp(config: EngineConfig, file = WARMUP_CAPTURE, rounds = Number(process.env.VIGIE_WARMUP_ROUNDS ?? ROUNDS)): Promise<WarmUp | null> {
+export async function warmUp(config: EngineConfig, file = WARMUP_CAPTURE, rounds = 1): Promise<WarmUp | null> {
   if (!fs.existsSync(file)) return null;
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const geo = config.verdicts?.geo;
-  const book = new ProfileBook({ learningSeconds: null, place: (ip) => (geo ? geo.lookup(ip) : { country: null, org: null }) });
+  const book = offlineProfiles(config);
   // The store's traffic of each ended flow, in a document nobody keeps.
   const data = emptyStore();
   let flows = 0;
@@ -51,7 +48,7 @@ export async function warmUp(config: EngineConfig, file = WARMUP_CAPTURE, rounds
         book.add(r);
         // The daemon keeps each ended flow's text for the API, and its traffic in the store.
         JSON.stringify(r);
-        if (r.device) recordFlow(data, r.device, r, r.internet && geo ? geo.lookup(r.deviceSide === 'resp' ? r.orig.ip : r.resp.ip) : { country: null, org: null }, true);
+        if (r.device) recordFlow(data, r.device, r, r.internet && geo ? geo.lookup(flowSides(r).remote.ip) : { country: null, org: null }, true);
       },
     });
     await readCapture(file, engine);
